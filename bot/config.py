@@ -155,10 +155,10 @@ class Settings(BaseSettings):
         return [v.get_secret_value() for v in values if v is not None]
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read the environment (and `.env`); raise ConfigError naming each bad variable."""
+def load_settings(*, env_file: str | None = ".env", **overrides: object) -> Settings:
+    """Read the environment (and `env_file`); raise ConfigError naming each bad variable."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_input=False, include_url=False):

@@ -1,0 +1,1 @@
+"""The pure core and use cases: parse what people type, resolve who they are, look up, digest."""

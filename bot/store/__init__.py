@@ -1,0 +1,6 @@
+"""Durable state shared by every instance of the bot: SQLite or PostgreSQL via SQLAlchemy."""
+
+from bot.store.records import DigestJob, Link, Subscription
+from bot.store.store import Store
+
+__all__ = ["DigestJob", "Link", "Store", "Subscription"]

@@ -1,0 +1,181 @@
+"""The composition root: builds every service from the settings and owns start-up and shutdown.
+
+`BotServer` is what `python -m bot` runs and what the end-to-end tests start in-process: one aiohttp
+server (Slack events in HTTP mode, the Tencent webhook, /healthz), Socket Mode when an app token is
+set, and the digest worker. Shutdown stops taking requests, lets in-flight look-ups finish, then closes
+the sessions and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.config import Settings
+from bot.core.digests import Digests, DigestTiming
+from bot.core.identity import Identity, TencentDirectory
+from bot.core.lookup import ReplayLookup
+from bot.meeting.client import TencentMeetingClient
+from bot.meeting.quota import CallBudget
+from bot.meeting.signing import Credentials
+from bot.services import Services
+from bot.slack.app import build_bolt_app
+from bot.slack.digest_sink import SlackDigestSink
+from bot.slack.poster import SlackPoster
+from bot.slack.profiles import SlackProfiles
+from bot.slack.responder import Responder
+from bot.store import Store
+from bot.web import build_web_app
+
+log = logging.getLogger(__name__)
+
+
+def build_http_session() -> aiohttp.ClientSession:
+    # One keep-alive pool for Slack, Tencent and response_url alike.
+    connector = aiohttp.TCPConnector(limit=200, limit_per_host=100, keepalive_timeout=30)
+    return aiohttp.ClientSession(connector=connector)
+
+
+def build_slack_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        session=http,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_tencent_client(settings: Settings, http: aiohttp.ClientSession) -> TencentMeetingClient:
+    credentials = Credentials(
+        app_id=settings.tencent_meeting_app_id,
+        secret_id=settings.tencent_meeting_secret_id,
+        secret_key=settings.tencent_meeting_secret_key.get_secret_value(),
+        sdk_id=settings.tencent_meeting_sdk_id,
+    )
+    return TencentMeetingClient(
+        http,
+        credentials,
+        base_url=settings.tencent_meeting_api_url,
+        instance_id=settings.tencent_meeting_instance_id,
+        budget=CallBudget(settings.tencent_meeting_calls_per_minute),
+    )
+
+
+async def build_services(settings: Settings) -> tuple[Services, AsyncWebClient]:
+    store = await Store.open(settings.database_url)
+    http = build_http_session()
+    slack = build_slack_client(settings, http)
+    tencent = build_tencent_client(settings, http)
+    lookup = ReplayLookup(tencent)
+    profiles = SlackProfiles(slack)
+    operator = settings.tencent_meeting_operator_id
+    directory = TencentDirectory(tencent, operator) if operator else None
+    identity = Identity(
+        store,
+        profiles,
+        tencent,
+        operator_id=operator,
+        admins=settings.bot_admins,
+        directory=directory,
+    )
+    poster = SlackPoster(slack)
+    timing = DigestTiming(
+        delay=settings.digest_delay_seconds, give_up=settings.digest_give_up_seconds
+    )
+    digests = Digests(store, lookup, SlackDigestSink(poster, profiles), timing=timing)
+    services = Services(
+        settings=settings,
+        http=http,
+        store=store,
+        tencent=tencent,
+        lookup=lookup,
+        profiles=profiles,
+        identity=identity,
+        poster=poster,
+        responder=Responder(http),
+        digests=digests,
+    )
+    return services, slack
+
+
+class BotServer:
+    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:
+        self.settings = settings
+        self.host = host
+        self.port: int | None = None
+        self.services: Services | None = None
+        self.bolt: AsyncApp | None = None
+        self._runner: web.AppRunner | None = None
+        self._socket_mode: AsyncSocketModeHandler | None = None
+        self._stop_worker = asyncio.Event()
+        self._worker: asyncio.Task[None] | None = None
+
+    async def start(self) -> int:
+        """Build everything and start serving; returns the bound port (PORT=0 picks a free one)."""
+        services, slack = await build_services(self.settings)
+        self.services = services
+        self.bolt = build_bolt_app(services, slack)
+        self._runner = web.AppRunner(build_web_app(services, self.bolt), access_log=None)
+        await self._runner.setup()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.settings.port))
+        self.port = sock.getsockname()[1]
+        await web.SockSite(self._runner, sock).start()
+        if self.settings.slack_app_token is not None:
+            self._socket_mode = AsyncSocketModeHandler(
+                self.bolt, self.settings.slack_app_token.get_secret_value()
+            )
+            await self._socket_mode.connect_async()
+        self._worker = asyncio.create_task(services.digests.run(self._stop_worker))
+        mode = "Socket Mode" if self.settings.socket_mode else "HTTP"
+        log.info("serving on port %s (%s)", self.port, mode)
+        return self.port
+
+    async def stop(self, *, drain_timeout: float = 10.0) -> None:
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        if self._runner is not None:
+            # Stop accepting new requests first; the digest worker finishes its current round.
+            await self._runner.shutdown()
+        self._stop_worker.set()
+        if self._worker is not None:
+            await self._worker
+        if self.services is not None:
+            if not await self.services.in_flight.drain(drain_timeout):
+                log.warning("shutdown: %d look-ups still running", self.services.in_flight.count)
+            await self.services.http.close()
+            await self.services.store.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        log.info("stopped")
+
+    async def serve_forever(self) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            log.info("shutting down")
+            await self.stop()

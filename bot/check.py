@@ -1,0 +1,95 @@
+"""`python -m bot check`: the configuration is valid and every outside system answers.
+
+Each check prints one line; the exit status is non-zero when any failed. Calls are the cheapest that
+prove the credentials: Slack `auth.test`, and one Tencent call whose answer tells a rejected credential
+apart from a merely unknown meeting or user.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Awaitable, Callable
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+
+from bot.app import build_http_session, build_slack_client, build_tencent_client
+from bot.config import Settings
+from bot.meeting import errors
+from bot.store import Store
+
+Check = Callable[[], Awaitable[str]]
+
+
+async def run_checks(settings: Settings) -> int:
+    http = build_http_session()
+    try:
+        results = [
+            await _run("configuration", _ok("valid")),
+            await _run("database", lambda: _database(settings)),
+            await _run("Slack", lambda: _slack(settings, http)),
+            await _run("Tencent Meeting", lambda: _tencent(settings, http)),
+        ]
+    finally:
+        await http.close()
+    return 0 if all(results) else 1
+
+
+def _ok(text: str) -> Check:
+    async def check() -> str:
+        return text
+
+    return check
+
+
+async def _run(name: str, check: Check) -> bool:
+    try:
+        detail = await check()
+    except Exception as error:
+        print(f"FAIL {name}: {error}", file=sys.stderr)
+        return False
+    print(f"ok   {name}: {detail}")
+    return True
+
+
+async def _database(settings: Settings) -> str:
+    store = await Store.open(settings.database_url)
+    try:
+        if not await store.ping():
+            raise RuntimeError("the database does not answer")
+    finally:
+        await store.close()
+    return "reachable, schema up to date"
+
+
+async def _slack(settings: Settings, http: aiohttp.ClientSession) -> str:
+    client = build_slack_client(settings, http)
+    try:
+        response = await client.auth_test()
+    except SlackApiError as error:
+        raise RuntimeError(
+            f"auth.test refused the bot token: {error.response.get('error')}"
+        ) from None
+    return f"auth.test ok (team {response.get('team')}, bot user {response.get('user_id')})"
+
+
+async def _tencent(settings: Settings, http: aiohttp.ClientSession) -> str:
+    client = build_tencent_client(settings, http)
+    operator = settings.tencent_meeting_operator_id
+    try:
+        if operator:
+            await client.user_detail(operator, operator_id=operator)
+            return f"credentials accepted; operator {operator} found"
+        await client.replays_by_code("000000000", userid="replays-bot-check")
+    except errors.CredentialsError as error:
+        raise RuntimeError(f"credentials rejected ({error})") from None
+    except errors.UserNotRegisteredError:
+        if operator:
+            raise RuntimeError(
+                f"TENCENT_MEETING_OPERATOR_ID {operator} is not a user of the enterprise"
+            ) from None
+    except (errors.MeetingNotFoundError, errors.NotCreatorError):
+        pass
+    except errors.TencentMeetingError as error:
+        raise RuntimeError(str(error)) from None
+    return "credentials accepted"

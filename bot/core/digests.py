@@ -1,0 +1,219 @@
+"""Digests: after a meeting ends, post its replays to the channels that asked and to its creator.
+
+The webhook only records a durable job per meeting (idempotent, so Tencent's repeated `meeting.end`
+deliveries collapse into one). Workers in any number of instances claim due jobs under a lease, look up
+the replays with the creator's userid, look again at growing intervals while the list is empty, give up
+after the configured time, and record each delivery so that no recipient gets a digest twice. A crashed
+worker's lease expires and another instance finishes the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal, Protocol
+
+from bot.core.lookup import ReplayLookup
+from bot.core.outcomes import LookupProblem
+from bot.core.parsing import MeetingRef
+from bot.meeting.models import MeetingReplays
+from bot.store import DigestJob, Store
+
+log = logging.getLogger(__name__)
+
+#: Problems that more waiting can fix; anything else ends the job.
+_WORTH_RETRYING = {
+    None,
+    LookupProblem.NOT_FOUND,
+    LookupProblem.BUSY,
+    LookupProblem.UNAVAILABLE,
+    LookupProblem.MALFORMED,
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    kind: Literal["channel", "dm"]
+    id: str
+    #: whose Slack locale the digest is worded in
+    reader: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.id}"
+
+
+class DeliveryRefused(Exception):
+    """Slack refused a recipient for good (archived channel, bot not invited): do not try again."""
+
+
+class DigestSink(Protocol):
+    """Where digests go (Slack). Raises DeliveryRefused for a permanent refusal, anything else when
+    the delivery should be tried again later."""
+
+    async def deliver(self, recipient: Recipient, meeting: MeetingReplays) -> None: ...
+
+
+@dataclass(frozen=True)
+class DigestTiming:
+    delay: float = 120.0
+    give_up: float = 21600.0
+    max_interval: float = 1800.0
+    lease: float = 300.0
+    poll: float = 1.0
+    batch: int = 10
+
+    def next_look(self, attempts: int) -> float:
+        """Seconds until the next look-up: the initial delay, doubling, capped."""
+        base = max(self.delay, 0.05)
+        return float(min(base * 2 ** max(attempts - 1, 0), self.max_interval))
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Digests:
+    def __init__(
+        self,
+        store: Store,
+        lookup: ReplayLookup,
+        sink: DigestSink,
+        *,
+        timing: DigestTiming | None = None,
+        worker_id: str | None = None,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._store = store
+        self._lookup = lookup
+        self._sink = sink
+        self._timing = timing or DigestTiming()
+        self._worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
+        self._clock = clock
+        self._wake = asyncio.Event()
+
+    async def meeting_ended(
+        self,
+        *,
+        meeting_id: str,
+        meeting_code: str,
+        subject: str,
+        creator_userid: str,
+        team_id: str | None = None,
+    ) -> bool:
+        """Record the durable job for an ended meeting; False when it already existed."""
+        created = await self._store.enqueue_digest(
+            meeting_id=meeting_id,
+            meeting_code=meeting_code,
+            subject=subject,
+            creator_userid=creator_userid,
+            team_id=team_id,
+            due_at=self._clock() + timedelta(seconds=self._timing.delay),
+        )
+        if created:
+            log.info("digest job created for meeting %s (creator %s)", meeting_id, creator_userid)
+            self._wake.set()
+        return created
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Claim and process due jobs until `stop` is set; a failing round is logged and retried."""
+        while not stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("digest round failed; trying again shortly")
+            self._wake.clear()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waiters, timeout=self._timing.poll, return_when="FIRST_COMPLETED")
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def run_once(self) -> int:
+        jobs = await self._store.claim_due_digests(
+            worker_id=self._worker_id,
+            now=self._clock(),
+            lease_seconds=self._timing.lease,
+            limit=self._timing.batch,
+        )
+        await asyncio.gather(*(self._process(job) for job in jobs))
+        return len(jobs)
+
+    async def recipients(self, job: DigestJob) -> list[Recipient]:
+        found: dict[str, Recipient] = {}
+        for sub in await self._store.subscriptions_for_meeting(
+            job.creator_userid, job.meeting_code
+        ):
+            found.setdefault(
+                f"channel:{sub.channel_id}", Recipient("channel", sub.channel_id, sub.created_by)
+            )
+        for link in await self._store.links_for_tencent_user(job.creator_userid):
+            if await self._store.dm_digests_enabled(link.team_id, link.slack_user_id):
+                found.setdefault(
+                    f"dm:{link.slack_user_id}",
+                    Recipient("dm", link.slack_user_id, link.slack_user_id),
+                )
+        return list(found.values())
+
+    async def _process(self, job: DigestJob) -> None:
+        try:
+            await self._attempt(job)
+        except Exception:
+            if self._past_give_up(job):
+                log.exception("digest for meeting %s failed for good", job.meeting_id)
+                await self._finish(job, "failed")
+            else:
+                log.exception("digest for meeting %s failed; will retry", job.meeting_id)
+                await self._retry_later(job)
+
+    async def _attempt(self, job: DigestJob) -> None:
+        recipients = await self.recipients(job)
+        if not recipients:
+            log.info("digest for meeting %s has no recipients", job.meeting_id)
+            await self._finish(job, "no_recipients")
+            return
+        ref = MeetingRef("id", job.meeting_id)
+        result = await self._lookup.lookup(ref, job.creator_userid, fresh=True)
+        meeting = next((m for m in result.meetings if m.live_replay_list), None)
+        if meeting is None:
+            if result.problem not in _WORTH_RETRYING:
+                log.warning("digest for meeting %s stopped: %s", job.meeting_id, result.problem)
+                await self._finish(job, "failed")
+            elif self._past_give_up(job):
+                log.info("no replay appeared for meeting %s; giving up", job.meeting_id)
+                await self._finish(job, "gave_up")
+            else:
+                await self._retry_later(job)
+            return
+        delivered = await self._store.deliveries(job.id)
+        for recipient in recipients:
+            if recipient.key in delivered:
+                continue
+            try:
+                await self._sink.deliver(recipient, meeting)
+            except DeliveryRefused as refusal:
+                log.warning(
+                    "digest for meeting %s not delivered to %s: %s",
+                    job.meeting_id,
+                    recipient.key,
+                    refusal,
+                )
+            await self._store.record_delivery(job.id, recipient.key)
+        log.info("digest for meeting %s posted to %d recipients", job.meeting_id, len(recipients))
+        await self._finish(job, "posted")
+
+    def _past_give_up(self, job: DigestJob) -> bool:
+        return self._clock() >= job.created_at + timedelta(seconds=self._timing.give_up)
+
+    async def _retry_later(self, job: DigestJob) -> None:
+        attempts = job.attempts + 1
+        due = self._clock() + timedelta(seconds=self._timing.next_look(attempts))
+        await self._store.reschedule_digest(
+            job.id, worker_id=self._worker_id, due_at=due, attempts=attempts
+        )
+
+    async def _finish(self, job: DigestJob, outcome: str) -> None:
+        await self._store.finish_digest(job.id, worker_id=self._worker_id, outcome=outcome)

@@ -1,0 +1,212 @@
+"""Who is who: a Slack user's Tencent Meeting userid, and the rules for linking one.
+
+Resolution, in order: the stored link; else the Tencent user whose email equals the Slack profile email
+(from a cached copy of the enterprise directory), which is then stored so the next command costs no
+directory or Slack call; else not linked. Nobody may link themselves to another person's userid: a
+self-link is accepted only when the Tencent user's email equals the caller's Slack email, because the
+replay endpoints answer whoever the userid is and a wrong link would show that person's replays.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from bot.meeting import errors
+from bot.meeting.models import TencentUser
+from bot.store import Link, Store
+
+log = logging.getLogger(__name__)
+
+SELF_VERIFIED = "self_verified"
+ADMIN = "admin"
+EMAIL_MATCH = "email_match"
+
+
+class EmailSource(Protocol):
+    async def email_of(self, user_id: str) -> str | None: ...
+
+
+class UserSource(Protocol):
+    """What identity needs from the Tencent Meeting client."""
+
+    async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser: ...
+
+    async def list_users(self, *, operator_id: str) -> list[TencentUser]: ...
+
+
+def same_email(a: str | None, b: str | None) -> bool:
+    return bool(a and b and a.strip().casefold() == b.strip().casefold())
+
+
+class TencentDirectory:
+    """A cached copy of the enterprise's users, by email, refreshed within quota.
+
+    One crawl serves everybody: concurrent callers wait for the same crawl, an email not found triggers
+    at most one refresh per `min_refresh_interval`, so a burst of unknown users never becomes a crawl each.
+    """
+
+    def __init__(
+        self,
+        source: UserSource,
+        operator_id: str,
+        *,
+        ttl: float = 3600.0,
+        min_refresh_interval: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._source = source
+        self._operator_id = operator_id
+        self._ttl = ttl
+        self._min_refresh_interval = min_refresh_interval
+        self._clock = clock
+        self._by_email: dict[str, TencentUser] = {}
+        self._fetched_at: float | None = None
+        self._lock = asyncio.Lock()
+        self.crawls = 0
+
+    async def find_by_email(self, email: str) -> TencentUser | None:
+        key = email.strip().casefold()
+        age = self._age()
+        if age is None or age >= self._ttl:
+            await self._refresh(unless_newer_than=self._ttl)
+        elif key not in self._by_email:
+            await self._refresh(unless_newer_than=self._min_refresh_interval)
+        return self._by_email.get(key)
+
+    def _age(self) -> float | None:
+        return None if self._fetched_at is None else self._clock() - self._fetched_at
+
+    async def _refresh(self, *, unless_newer_than: float) -> None:
+        async with self._lock:
+            age = self._age()
+            if age is not None and age < unless_newer_than:
+                return  # somebody refreshed while we waited for the lock
+            self.crawls += 1
+            users = await self._source.list_users(operator_id=self._operator_id)
+            self._by_email = {u.email.strip().casefold(): u for u in users if u.email.strip()}
+            self._fetched_at = self._clock()
+            log.info("directory refreshed: %d users with an email", len(self._by_email))
+
+
+class LinkOutcome(StrEnum):
+    LINKED = "linked"
+    UNLINKED = "unlinked"
+    NOTHING_TO_UNLINK = "nothing_to_unlink"
+    NOT_ADMIN = "not_admin"
+    EMAIL_MISMATCH = "email_mismatch"
+    NO_SLACK_EMAIL = "no_slack_email"
+    CANNOT_VERIFY = "cannot_verify"
+    UNKNOWN_USERID = "unknown_userid"
+    TAKEN = "taken"
+    TENCENT_PROBLEM = "tencent_problem"
+
+
+@dataclass(frozen=True)
+class LinkChange:
+    outcome: LinkOutcome
+    target: str
+    userid: str | None = None
+
+
+class Identity:
+    def __init__(
+        self,
+        store: Store,
+        emails: EmailSource,
+        users: UserSource,
+        *,
+        operator_id: str | None,
+        admins: frozenset[str],
+        directory: TencentDirectory | None = None,
+    ) -> None:
+        self._store = store
+        self._emails = emails
+        self._users = users
+        self._operator_id = operator_id
+        self._admins = admins
+        self._directory = directory
+
+    def is_admin(self, slack_user_id: str) -> bool:
+        return slack_user_id in self._admins
+
+    async def link_of(self, team_id: str, slack_user_id: str) -> Link | None:
+        return await self._store.get_link(team_id, slack_user_id)
+
+    async def resolve(self, team_id: str, slack_user_id: str) -> str | None:
+        """The caller's meeting userid, or None when they are not linked and no email matches."""
+        link = await self._store.get_link(team_id, slack_user_id)
+        if link is not None:
+            return link.tencent_userid
+        if self._directory is None:
+            return None
+        email = await self._emails.email_of(slack_user_id)
+        if not email:
+            return None
+        try:
+            user = await self._directory.find_by_email(email)
+        except errors.TencentMeetingError as error:
+            log.warning("directory unavailable while resolving %s: %s", slack_user_id, error)
+            return None
+        if user is None:
+            return None
+        await self._store.save_link(
+            team_id, slack_user_id, user.userid, method=EMAIL_MATCH, linked_by=slack_user_id
+        )
+        log.info("linked %s to %s by email match", slack_user_id, user.userid)
+        return user.userid
+
+    async def link_self(self, team_id: str, slack_user_id: str, userid: str) -> LinkChange:
+        if self._operator_id is None:
+            return LinkChange(LinkOutcome.CANNOT_VERIFY, slack_user_id, userid)
+        slack_email = await self._emails.email_of(slack_user_id)
+        if not slack_email:
+            return LinkChange(LinkOutcome.NO_SLACK_EMAIL, slack_user_id, userid)
+        try:
+            user = await self._users.user_detail(userid, operator_id=self._operator_id)
+        except errors.UserNotRegisteredError:
+            return LinkChange(LinkOutcome.UNKNOWN_USERID, slack_user_id, userid)
+        except errors.TencentMeetingError as error:
+            log.warning("could not verify link of %s to %s: %s", slack_user_id, userid, error)
+            return LinkChange(LinkOutcome.TENCENT_PROBLEM, slack_user_id, userid)
+        if not same_email(user.email, slack_email):
+            log.warning("refused self-link of %s to %s: emails differ", slack_user_id, userid)
+            return LinkChange(LinkOutcome.EMAIL_MISMATCH, slack_user_id, userid)
+        others = [
+            link
+            for link in await self._store.links_for_tencent_user(userid)
+            if (link.team_id, link.slack_user_id) != (team_id, slack_user_id)
+        ]
+        if others:
+            # Another Slack account already speaks for this userid; only an admin may move it.
+            log.warning("refused self-link of %s to %s: already linked", slack_user_id, userid)
+            return LinkChange(LinkOutcome.TAKEN, slack_user_id, userid)
+        await self._store.save_link(
+            team_id, slack_user_id, userid, method=SELF_VERIFIED, linked_by=slack_user_id
+        )
+        log.info("%s linked themselves to %s (email verified)", slack_user_id, userid)
+        return LinkChange(LinkOutcome.LINKED, slack_user_id, userid)
+
+    async def link_other(self, team_id: str, actor: str, target: str, userid: str) -> LinkChange:
+        if not self.is_admin(actor):
+            log.warning("refused: non-admin %s tried to link %s to %s", actor, target, userid)
+            return LinkChange(LinkOutcome.NOT_ADMIN, target, userid)
+        await self._store.save_link(team_id, target, userid, method=ADMIN, linked_by=actor)
+        log.info("admin %s linked %s to %s", actor, target, userid)
+        return LinkChange(LinkOutcome.LINKED, target, userid)
+
+    async def unlink(self, team_id: str, actor: str, target: str | None = None) -> LinkChange:
+        target = target or actor
+        if target != actor and not self.is_admin(actor):
+            log.warning("refused: non-admin %s tried to unlink %s", actor, target)
+            return LinkChange(LinkOutcome.NOT_ADMIN, target)
+        removed = await self._store.delete_link(team_id, target)
+        if removed is None:
+            return LinkChange(LinkOutcome.NOTHING_TO_UNLINK, target)
+        log.info("%s unlinked %s (was %s)", actor, target, removed.tencent_userid)
+        return LinkChange(LinkOutcome.UNLINKED, target, removed.tencent_userid)

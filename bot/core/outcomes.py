@@ -1,0 +1,55 @@
+"""The result of looking up one meeting reference: what the core hands to the renderer.
+
+A result either carries the meetings Tencent returned for the reference (possibly none, possibly
+several: a code can name several meetings) or says, as a `LookupProblem`, why there are none to
+show.
+Problems are worded for people in `bot.i18n` (key `lookup_<value>`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from bot.core.parsing import MeetingRef
+from bot.meeting.models import MeetingReplays
+
+
+class LookupProblem(StrEnum):
+    """Why a look-up produced no meetings to show."""
+
+    #: the Slack user has no Tencent Meeting userid (no link, no matching email)
+    NOT_LINKED = "not_linked"
+    #: Tencent only shows replays to the meeting's creator, and the caller is not them
+    NOT_CREATOR = "not_creator"
+    #: no such meeting (codes are recycled 30 days after the scheduled start)
+    NOT_FOUND = "not_found"
+    #: the linked userid is not a user of the enterprise
+    USER_NOT_REGISTERED = "user_not_registered"
+    #: Tencent's quota or the app's own call budget is used up for now
+    BUSY = "busy"
+    #: Tencent Meeting did not answer usably (network, timeouts, 5xx)
+    UNAVAILABLE = "unavailable"
+    #: Tencent rejects the app's credentials, signature or clock: an operator must act
+    MISCONFIGURED = "misconfigured"
+    #: Tencent answered something this app cannot read
+    MALFORMED = "malformed"
+
+
+@dataclass(frozen=True, slots=True)
+class LookupResult:
+    """The outcome of looking up `ref`: `meetings` when it worked, else the `problem`."""
+
+    ref: MeetingRef
+    meetings: tuple[MeetingReplays, ...] = ()
+    problem: LookupProblem | None = None
+
+    def __post_init__(self) -> None:
+        # A result that is both a failure and a success would render ambiguously: refuse it early.
+        if self.problem is not None and self.meetings:
+            raise ValueError("a LookupResult has either meetings or a problem, not both")
+
+    @property
+    def ok(self) -> bool:
+        """Whether the look-up worked (it may still have found no meeting or no replay)."""
+        return self.problem is None

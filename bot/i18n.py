@@ -1,0 +1,454 @@
+"""Every sentence the bot shows people, in English and Simplified Chinese.
+
+Messages are Slack mrkdwn templates filled with `str.format`: a literal `<`, `>` or `&` is written
+`&lt;`, `&gt;`, `&amp;`, and values that come from outside (subjects, codes typed by people) must be
+escaped by the caller before they are passed in (`bot.slack.blocks.escape_mrkdwn`). Keys are flat
+and named after what they say; `lookup_<problem>` and `invalid_<problem>` follow the values of
+`LookupProblem` and `Problem`. Unknown keys raise `KeyError`, and a test checks that both languages
+have the same keys with the same placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal
+
+Locale = Literal["en", "zh"]
+LOCALES: tuple[Locale, ...] = ("en", "zh")
+
+_HELP_EN = """\
+*Find the live-stream replays of your Tencent Meeting meetings*
+{status}
+
+• `/replays 295 150 176`: the replays of a meeting, by its meeting code (9-12 digits), its meeting \
+ID (19-20 digits), a `meeting.tencent.com/p/…` link or a whole pasted invitation. Several at once \
+are fine.
+• `/replays refresh 295150176`: look again now instead of using the answer from a minute ago.
+• `/replays link &lt;your Tencent Meeting userid&gt;`: link your Slack account to your Tencent \
+Meeting account (allowed when both have the same email address).
+• `/replays whoami` · `/replays unlink`: show or remove your link.
+• `/replays subscribe [code]` · `/replays unsubscribe [code]` · `/replays subscriptions`: post the \
+replays of your meetings (or of one meeting code) in this channel once they are ready.
+• `/replays dm off` · `/replays dm on`: stop or resume the direct messages about your own \
+meetings' replays.
+• Admins: `/replays link @someone &lt;userid&gt;` · `/replays unlink @someone`.
+
+Mention me with a code in a thread (`@replays 295150176`) and I answer in that thread. Tencent \
+Meeting only shows a meeting's replays to the person who created it."""
+
+_HELP_ZH = """\
+*查找腾讯会议的直播回看*
+{status}
+
+• `/replays 295 150 176`：查询一个会议的直播回看。可以用会议号（9-12 位数字）、\
+会议 ID（19-20 位数字）、`meeting.tencent.com/p/…` 链接，或直接粘贴整段会议邀请。\
+一次可以查多个会议。
+• `/replays refresh 295150176`：不用缓存，立即重新查询。
+• `/replays link &lt;你的腾讯会议 userid&gt;`：把你的 Slack 账号绑定到你的腾讯会议账号\
+（两边的邮箱必须相同）。
+• `/replays whoami` · `/replays unlink`：查看或解除你的绑定。
+• `/replays subscribe [会议号]` · `/replays unsubscribe [会议号]` · `/replays subscriptions`：\
+回看生成后，把你的会议（或某个会议号）的回看发到本频道。
+• `/replays dm off` · `/replays dm on`：停止或恢复关于你自己会议回看的私信。
+• 管理员：`/replays link @某人 &lt;userid&gt;` · `/replays unlink @某人`。
+
+在话题中 @我 并附上会议号（`@replays 295150176`），我会在该话题里回复。\
+腾讯会议只向会议的创建者展示会议的回看。"""
+
+_LINK_HOW_EN = (
+    "Link it with `/replays link &lt;your Tencent Meeting userid&gt;`, "
+    "or ask a bot admin to link you."
+)
+_LINK_HOW_ZH = "请用 `/replays link &lt;你的腾讯会议 userid&gt;` 绑定，或请机器人管理员为你绑定。"
+
+# key -> (English, Chinese)
+_TEMPLATES: dict[str, tuple[str, str]] = {
+    # --- acknowledgements and usage
+    "ack_lookup_one": ("Looking up the replays of {ref}…", "正在查询{ref} 的直播回看…"),
+    "ack_lookup_many": (
+        "Looking up replays for {count} meetings…",
+        "正在查询 {count} 个会议的直播回看…",
+    ),
+    "help": (_HELP_EN, _HELP_ZH),
+    "status_linked": (
+        "You are linked to Tencent Meeting user `{userid}`.",
+        "你已绑定腾讯会议用户 `{userid}`。",
+    ),
+    "status_linked_by_email": (
+        "You are Tencent Meeting user `{userid}` (found by your email address).",
+        "你是腾讯会议用户 `{userid}`（通过你的邮箱匹配）。",
+    ),
+    "status_not_linked": (
+        "Your Slack account is not linked to a Tencent Meeting account yet. " + _LINK_HOW_EN,
+        "你的 Slack 账号尚未绑定腾讯会议账号。" + _LINK_HOW_ZH,
+    ),
+    "error_generic": (
+        "Something went wrong on my side. Please try again in a minute.",
+        "我这边出了点问题，请稍后再试。",
+    ),
+    # --- how a meeting reference is named in sentences
+    "ref_code": ("meeting {code}", "会议 {code}"),
+    "ref_id": ("meeting ID {meeting_id}", "会议 ID {meeting_id}"),
+    # --- look-up problems (one per LookupProblem)
+    "lookup_not_linked": (
+        "I don't know your Tencent Meeting account, so I can't look up replays for you. "
+        + _LINK_HOW_EN,
+        "我不知道你的腾讯会议账号，所以无法为你查询回看。" + _LINK_HOW_ZH,
+    ),
+    "lookup_not_creator": (
+        "Only the creator of {ref} can see its replays, and that isn't you. "
+        "Ask the creator to run `/replays` or to share the replays with you.",
+        "只有{ref} 的创建者才能查看它的回看，而你不是创建者。"
+        "请让创建者运行 `/replays`，或请他把回看分享给你。",
+    ),
+    "lookup_not_found": (
+        "Tencent Meeting has no {ref}. Check the code. Codes are reused 30 days after a meeting's "
+        "scheduled start: for older meetings use the 19-20 digit meeting ID.",
+        "腾讯会议找不到{ref}。请检查会议号。会议号在会议预定开始 30 天后会被回收再用："
+        "较早的会议请使用 19-20 位的会议 ID。",
+    ),
+    "lookup_user_not_registered": (
+        "Tencent Meeting doesn't know the userid your Slack account is linked to, so it can't show "
+        "the replays of {ref}. "
+        "Link again with `/replays link &lt;your Tencent Meeting userid&gt;`.",
+        "腾讯会议不认识你绑定的 userid，因此无法查看{ref} 的回看。"
+        "请用 `/replays link &lt;你的腾讯会议 userid&gt;` 重新绑定。",
+    ),
+    "lookup_busy": (
+        "Tencent Meeting's request quota is used up right now, so I couldn't look up {ref}. "
+        "Try again in a minute.",
+        "腾讯会议的接口调用额度暂时用完了，未能查询{ref}。请一分钟后再试。",
+    ),
+    "lookup_unavailable": (
+        "Tencent Meeting isn't answering, so I couldn't look up {ref}. Try again shortly.",
+        "腾讯会议暂时没有响应，未能查询{ref}。请稍后再试。",
+    ),
+    "lookup_misconfigured": (
+        "Tencent Meeting rejects this app's credentials, so I couldn't look up {ref}. "
+        "An admin must check the app's Tencent Meeting settings; "
+        "the details are in the app's logs.",
+        "腾讯会议拒绝了本应用的凭据，未能查询{ref}。需要管理员检查应用的腾讯会议配置，详细信息已写入应用日志。",
+    ),
+    "lookup_malformed": (
+        "Tencent Meeting sent an answer about {ref} that I can't read. Try again later; "
+        "if it keeps happening, tell a bot admin.",
+        "腾讯会议返回了关于{ref} 的无法识别的结果。请稍后再试；如果一直如此，请告诉机器人管理员。",
+    ),
+    "lookup_no_meeting": (
+        "Tencent Meeting has no live replays for {ref}. Replays can take a while to appear after a "
+        "live stream ends: try again later, or `/replays subscribe` to get them here when ready.",
+        "腾讯会议中{ref} 还没有直播回看。直播结束后回看需要一段时间才会生成："
+        "请稍后再试，或使用 `/replays subscribe` 在回看生成后收到通知。",
+    ),
+    "no_replays": (
+        "No live replays yet. Replays can take a while to appear after a live stream ends: "
+        "try again later, or `/replays subscribe` to get them here when ready.",
+        "还没有直播回看。直播结束后回看需要一段时间才会生成："
+        "请稍后再试，或使用 `/replays subscribe` 在回看生成后收到通知。",
+    ),
+    "join_link_ignored": (
+        "(Join links like `meeting.tencent.com/dm/…` don't contain the meeting code; "
+        "I used the codes written in your text.)",
+        "（`meeting.tencent.com/dm/…` 这类入会链接里不含会议号；我使用了你文字中的会议号。）",
+    ),
+    # --- text that could not be understood (one per parsing.Problem)
+    "invalid_no_meeting_found": (
+        "I couldn't find a meeting code in that. Send a meeting code (9-12 digits, e.g. "
+        "`/replays 295 150 176`), a meeting ID (19-20 digits) or paste the whole invitation. "
+        "`/replays help` shows everything I understand.",
+        "没有找到会议号。请发送会议号（9-12 位数字，例如 `/replays 295 150 176`）、"
+        "会议 ID（19-20 位数字），或粘贴整段会议邀请。`/replays help` 可查看全部用法。",
+    ),
+    "invalid_join_link_only": (
+        "That is a join link (`meeting.tencent.com/dm/…`): it doesn't contain the meeting code. "
+        "Send the code shown next to it (`#Tencent Meeting: 295-150-176`) "
+        "or paste the whole invitation.",
+        "这是入会链接（`meeting.tencent.com/dm/…`），其中不含会议号。"
+        "请发送旁边显示的会议号（`#腾讯会议：295-150-176`），或粘贴整段会议邀请。",
+    ),
+    "invalid_live_link_only": (
+        "That is a live-stream or replay page link (`meeting.tencent.com/l/…`): it doesn't contain "
+        "the meeting code. Send the meeting code or the meeting ID instead.",
+        "这是直播或回看页面链接（`meeting.tencent.com/l/…`），其中不含会议号。"
+        "请改为发送会议号或会议 ID。",
+    ),
+    "invalid_bad_userid": (
+        "`{detail}` can't be a Tencent Meeting userid: userids here are made of letters, "
+        "digits and `. _ ~ -` only. Use `/replays link &lt;your Tencent Meeting userid&gt;`.",
+        "`{detail}` 不是有效的腾讯会议 userid：userid 只能包含字母、数字和 `. _ ~ -`。"
+        "请使用 `/replays link &lt;你的腾讯会议 userid&gt;`。",
+    ),
+    "invalid_missing_userid": (
+        "Which Tencent Meeting userid? Use `/replays link &lt;your Tencent Meeting userid&gt;` "
+        "(admins: `/replays link @someone &lt;userid&gt;`).",
+        "请提供腾讯会议 userid：`/replays link &lt;你的腾讯会议 userid&gt;`"
+        "（管理员：`/replays link @某人 &lt;userid&gt;`）。",
+    ),
+    "invalid_bad_mention": (
+        "`{detail}` isn't a Slack user. Pick the person from the @ menu so that Slack turns it "
+        "into a mention, e.g. `/replays unlink @someone`.",
+        "`{detail}` 不是 Slack 用户。请从 @ 菜单中选择此人，让 Slack 生成提及，"
+        "例如 `/replays unlink @某人`。",
+    ),
+    "invalid_bad_code": (
+        "`{detail}` isn't a meeting code: codes have 9-12 digits, e.g. `295 150 176`.",
+        "`{detail}` 不是会议号：会议号是 9-12 位数字，例如 `295 150 176`。",
+    ),
+    "invalid_missing_code": (
+        "Which meeting? Add its code, e.g. `/replays refresh 295150176`.",
+        "哪个会议？请加上会议号，例如 `/replays refresh 295150176`。",
+    ),
+    "invalid_too_many": (
+        "That's {detail} meetings; I look up at most {max} at once. Please split them up.",
+        "这里有 {detail} 个会议；我一次最多查询 {max} 个。请分几次查询。",
+    ),
+    "invalid_extra_arguments": (
+        "I didn't expect `{detail}` there. `/replays help` shows how each command is written.",
+        "这里不需要 `{detail}`。`/replays help` 可查看每个命令的写法。",
+    ),
+    "invalid_bad_dm_setting": (
+        "Use `/replays dm off` to stop the direct messages about your meetings' replays, "
+        "or `/replays dm on` to resume them.",
+        "使用 `/replays dm off` 停止关于你会议回看的私信，或 `/replays dm on` 恢复。",
+    ),
+    "invalid_unknown_command": (
+        "I don't know the command `{detail}`. `/replays help` lists what I understand.",
+        "我不认识命令 `{detail}`。`/replays help` 列出了我能理解的内容。",
+    ),
+    # --- linking
+    "link_done_self": (
+        "Done: your Slack account is now linked to Tencent Meeting user `{userid}`.",
+        "完成：你的 Slack 账号已绑定腾讯会议用户 `{userid}`。",
+    ),
+    "link_done_other": (
+        "Done: {user} is now linked to Tencent Meeting user `{userid}`.",
+        "完成：{user} 已绑定腾讯会议用户 `{userid}`。",
+    ),
+    "link_refused_email_mismatch": (
+        "I can't link you to `{userid}`: that Tencent Meeting account's email address isn't the "
+        "one on your Slack profile. Check the userid, or ask a bot admin to link you.",
+        "无法将你绑定到 `{userid}`：该腾讯会议账号的邮箱与你 Slack 资料中的邮箱不同。"
+        "请检查 userid，或请机器人管理员为你绑定。",
+    ),
+    "link_refused_no_slack_email": (
+        "I can't verify that `{userid}` is you: your Slack profile has no email address I can "
+        "read. "
+        "Ask a bot admin to link you.",
+        "无法确认 `{userid}` 是你本人：读取不到你 Slack 资料中的邮箱。请机器人管理员为你绑定。",
+    ),
+    "link_refused_not_configured": (
+        "I can't verify self-links yet: this app has no Tencent Meeting admin account set up to "
+        "check emails. Ask a bot admin to link you.",
+        "暂时无法验证自助绑定：本应用尚未配置用于核对邮箱的腾讯会议管理员账号。请机器人管理员为你绑定。",
+    ),
+    "link_refused_unknown_userid": (
+        "Tencent Meeting has no user `{userid}`. Check the userid (it is in your Tencent Meeting "
+        "profile, or ask your Tencent Meeting admin).",
+        "腾讯会议中没有用户 `{userid}`。请检查 userid"
+        "（可在腾讯会议个人资料中找到，或询问你的腾讯会议管理员）。",
+    ),
+    "link_refused_taken": (
+        "Tencent Meeting user `{userid}` is already linked to another Slack account. "
+        "Ask a bot admin if that is wrong.",
+        "腾讯会议用户 `{userid}` 已绑定到另一个 Slack 账号。如有错误，请联系机器人管理员。",
+    ),
+    "link_refused_tencent_problem": (
+        "I couldn't check `{userid}` with Tencent Meeting just now (it isn't answering or is busy). "
+        "Try again in a minute.",
+        "暂时无法向腾讯会议核实 `{userid}`（腾讯会议没有响应或繁忙）。请一分钟后再试。",
+    ),
+    "link_refused_not_admin": (
+        "Only bot admins can link or unlink other people. You can link yourself with "
+        "`/replays link &lt;your Tencent Meeting userid&gt;`.",
+        "只有机器人管理员可以为他人绑定或解绑。"
+        "你可以用 `/replays link &lt;你的腾讯会议 userid&gt;` 绑定自己。",
+    ),
+    "unlink_done_self": (
+        "Done: your Slack account is no longer linked to Tencent Meeting.",
+        "完成：你的 Slack 账号已解除与腾讯会议的绑定。",
+    ),
+    "unlink_done_other": (
+        "Done: {user} is no longer linked to Tencent Meeting.",
+        "完成：{user} 已解除与腾讯会议的绑定。",
+    ),
+    "unlink_nothing_self": (
+        "Your Slack account wasn't linked to Tencent Meeting; nothing changed.",
+        "你的 Slack 账号本来就没有绑定腾讯会议，未做任何更改。",
+    ),
+    "unlink_nothing_other": (
+        "{user} wasn't linked to Tencent Meeting; nothing changed.",
+        "{user} 本来就没有绑定腾讯会议，未做任何更改。",
+    ),
+    "whoami_linked": (
+        "You are linked to Tencent Meeting user `{userid}`. `/replays unlink` removes the link.",
+        "你已绑定腾讯会议用户 `{userid}`。`/replays unlink` 可解除绑定。",
+    ),
+    "whoami_by_email": (
+        "You are Tencent Meeting user `{userid}`: I found you by your email address.",
+        "你是腾讯会议用户 `{userid}`：通过你的邮箱匹配到。",
+    ),
+    "whoami_not_linked": (
+        "I don't know your Tencent Meeting account. " + _LINK_HOW_EN,
+        "我不知道你的腾讯会议账号。" + _LINK_HOW_ZH,
+    ),
+    # --- subscriptions and DMs
+    "subscribe_done_mine": (
+        "Done: when your meetings end, their replays will be posted in this channel.",
+        "完成：你的会议结束后，回看将发布到本频道。",
+    ),
+    "subscribe_done_code": (
+        "Done: when meeting {code} ends, its replays will be posted in this channel.",
+        "完成：会议 {code} 结束后，回看将发布到本频道。",
+    ),
+    "subscribe_already_mine": (
+        "This channel already gets the replays of your meetings.",
+        "本频道已经会收到你的会议回看。",
+    ),
+    "subscribe_already_code": (
+        "This channel already gets the replays of meeting {code}.",
+        "本频道已经会收到会议 {code} 的回看。",
+    ),
+    "subscribe_refused_not_creator": (
+        "You didn't create meeting {code}, so I can't subscribe you to it: Tencent Meeting only "
+        "shows replays to a meeting's creator. Ask the creator to run "
+        "`/replays subscribe {code}` here.",
+        "会议 {code} 不是你创建的，因此无法为你订阅：腾讯会议只向会议创建者展示回看。"
+        "请让创建者在这里运行 `/replays subscribe {code}`。",
+    ),
+    "subscribe_refused_not_in_channel": (
+        "I can't post in this channel. Invite me first (`/invite @replays`), then subscribe again.",
+        "我无法在本频道发消息。请先邀请我（`/invite @replays`），然后再订阅。",
+    ),
+    "unsubscribe_done_mine": (
+        "Done: the replays of your meetings won't be posted in this channel any more.",
+        "完成：你的会议回看将不再发布到本频道。",
+    ),
+    "unsubscribe_done_code": (
+        "Done: the replays of meeting {code} won't be posted in this channel any more.",
+        "完成：会议 {code} 的回看将不再发布到本频道。",
+    ),
+    "unsubscribe_nothing_mine": (
+        "This channel wasn't subscribed to your meetings; nothing changed.",
+        "本频道本来就没有订阅你的会议，未做任何更改。",
+    ),
+    "unsubscribe_nothing_code": (
+        "This channel wasn't subscribed to meeting {code}; nothing changed.",
+        "本频道本来就没有订阅会议 {code}，未做任何更改。",
+    ),
+    "subscriptions_none": (
+        "This channel has no replay subscriptions. "
+        "`/replays subscribe` adds one for your meetings.",
+        "本频道没有回看订阅。`/replays subscribe` 可订阅你的会议。",
+    ),
+    "subscriptions_header": (
+        "Replays posted in this channel:",
+        "本频道会发布以下回看：",
+    ),
+    "subscriptions_item_mine": ("• all meetings of {user}", "• {user} 的所有会议"),
+    "subscriptions_item_code": ("• meeting {code} (by {user})", "• 会议 {code}（{user} 订阅）"),
+    "dm_off_done": (
+        "Done: I won't send you direct messages about your meetings' replays. "
+        "`/replays dm on` turns them back on.",
+        "完成：我不会再私信你会议回看。`/replays dm on` 可重新开启。",
+    ),
+    "dm_on_done": (
+        "Done: I'll send you a direct message when the replays of your meetings are ready.",
+        "完成：你的会议回看生成后，我会私信通知你。",
+    ),
+    # --- cards
+    "untitled_meeting": ("Untitled meeting", "未命名会议"),
+    "untitled_replay": ("Live replay {n}", "直播回看 {n}"),
+    "card_code": ("Code {code}", "会议号 {code}"),
+    "card_id": ("ID {meeting_id}", "会议 ID {meeting_id}"),
+    "replay_count_one": ("1 replay", "1 个回看"),
+    "replay_count_many": ("{count} replays", "{count} 个回看"),
+    "live_room": ("Live room {room}", "直播间 {room}"),
+    "watch_button": ("Watch replay", "观看回看"),
+    "replay_link_unusable": (
+        "The replay link Tencent Meeting gave can't be opened from Slack:",
+        "腾讯会议提供的回看链接无法在 Slack 中打开：",
+    ),
+    "replay_link_missing": (
+        "Tencent Meeting gave no link for this replay yet.",
+        "腾讯会议尚未提供此回看的链接。",
+    ),
+    "continued": ("(continued, {n}/{total})", "（续，{n}/{total}）"),
+    "overflow_intro": (
+        "More replays, in short (too many to show in full):",
+        "更多回看（数量太多，以下为简要列表）：",
+    ),
+    "overflow_unusable_links": (
+        "{count} more replays have no link that opens from Slack.",
+        "另有 {count} 个回看没有可在 Slack 中打开的链接。",
+    ),
+    "overflow_not_shown": (
+        "…and {replays} more replays of {meetings} meetings that don't fit in a reply. "
+        "Look up fewer meetings at once to see them.",
+        "……还有 {meetings} 个会议的 {replays} 个回看无法在一条回复中显示。"
+        "请减少一次查询的会议数量。",
+    ),
+    "fallback_meeting": ("{subject} ({code}): {replays}", "{subject}（{code}）：{replays}"),
+    "no_results": ("Nothing to show.", "没有可显示的内容。"),
+    # --- sharing
+    "share_button": ("Share in channel", "分享到频道"),
+    "shared_by": ("Shared by {user}", "由 {user} 分享"),
+    "share_refused_not_requester": (
+        "Only the person who looked these replays up can share them here.",
+        "只有查询这些回看的人才能把它们分享到这里。",
+    ),
+    "share_expired": (
+        "I can't share this any more. Run `/replays` again and share the new answer.",
+        "此内容已无法分享。请重新运行 `/replays` 并分享新的结果。",
+    ),
+    "share_refused_not_in_channel": (
+        "I can't post in this channel. Invite me (`/invite @replays`) and share again.",
+        "我无法在本频道发消息。请邀请我（`/invite @replays`）后再分享。",
+    ),
+    # --- digests
+    "digest_intro": (
+        "Replays of *{subject}* are ready.",
+        "*{subject}* 的直播回看已生成。",
+    ),
+    "digest_give_up": (
+        "No live replay appeared for *{subject}* ({code}) within {duration} after it ended, so I "
+        "stopped checking. Look it up later with `/replays {code}`.",
+        "*{subject}*（{code}）结束后 {duration} 内没有生成直播回看，我已停止检查。"
+        "稍后可用 `/replays {code}` 查询。",
+    ),
+    "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
+    "duration_hours": ("{hours} h", "{hours} 小时"),
+    "duration_hours_minutes": ("{hours} h {minutes} min", "{hours} 小时 {minutes} 分钟"),
+}
+
+#: key -> locale -> template, read-only
+MESSAGES: Mapping[str, Mapping[Locale, str]] = MappingProxyType(
+    {key: MappingProxyType({"en": en, "zh": zh}) for key, (en, zh) in _TEMPLATES.items()}
+)
+
+
+def locale_from_slack(slack_locale: str | None) -> Locale:
+    """The bot's language for a Slack locale: `zh-CN`, `zh-TW`, `zh` → Chinese; others English."""
+    if slack_locale and slack_locale.strip().lower().replace("_", "-").split("-")[0] == "zh":
+        return "zh"
+    return "en"
+
+
+def t(key: str, locale: Locale, **params: object) -> str:
+    """The message `key` in `locale`, filled with `params` (extra ones are ignored).
+
+    Raises KeyError for an unknown key or a missing placeholder, so mistakes fail tests loudly.
+    """
+    template = MESSAGES[key]["zh" if locale == "zh" else "en"]
+    return template.format(**params)
+
+
+def format_duration(seconds: int, locale: Locale) -> str:
+    """A wait such as DIGEST_GIVE_UP_SECONDS as people say it (`6 h`, `1 h 30 min`, `5 min`)."""
+    minutes = max(1, round(seconds / 60))
+    hours, minutes = divmod(minutes, 60)
+    if not hours:
+        return t("duration_minutes", locale, minutes=minutes)
+    if not minutes:
+        return t("duration_hours", locale, hours=hours)
+    return t("duration_hours_minutes", locale, hours=hours, minutes=minutes)

@@ -1,0 +1,285 @@
+"""The signed Tencent Meeting REST client: replay look-ups and user look-ups.
+
+Every call goes through one path (`_get`): take a turn from the shared call budget, sign the exact
+URI that is sent, time-box the attempt, map failures to typed errors, retry only what can succeed
+on retry (network trouble, 5xx without a permanent code, quota) with jittered backoff, all within
+one total deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import aiohttp
+from pydantic import BaseModel, ValidationError
+from yarl import URL
+
+from bot.meeting.errors import (
+    CredentialsError,
+    MalformedResponseError,
+    MeetingNotFoundError,
+    NotCreatorError,
+    QuotaExceededError,
+    RateLimitTimeoutError,
+    TencentMeetingError,
+    UnavailableError,
+    UserNotRegisteredError,
+)
+from bot.meeting.models import (
+    MeetingReplays,
+    ReplaysResponse,
+    TencentUser,
+    UserListPage,
+)
+from bot.meeting.quota import CallBudget
+from bot.meeting.signing import Credentials, QueryValue, build_uri, safe_token, signed_headers
+
+log = logging.getLogger(__name__)
+
+Model = TypeVar("Model", bound=BaseModel)
+
+ERRORS_BY_CODE: dict[int, type[TencentMeetingError]] = {
+    190315: NotCreatorError,
+    190001: UserNotRegisteredError,
+    9003: MeetingNotFoundError,
+    190457: MeetingNotFoundError,
+    190300: CredentialsError,
+    190301: CredentialsError,
+    190303: CredentialsError,
+    200003: CredentialsError,
+    190310: QuotaExceededError,
+    190311: QuotaExceededError,
+    190313: QuotaExceededError,
+}
+
+#: Tencent's largest page of the user list.
+MAX_PAGE_SIZE = 20
+#: A server that keeps answering full pages must not keep us looping (20,000 users at 20 a page).
+MAX_USER_PAGES = 1000
+_OPERATOR_ID_TYPE_USERID = 1
+_MAX_NONCE = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long one attempt and the whole call may take, and how retries are spaced."""
+
+    max_attempts: int = 3
+    call_timeout: float = 4.0
+    total_timeout: float = 8.0
+    backoff_base: float = 0.25
+    backoff_cap: float = 2.0
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))], so retries spread out."""
+        return random.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
+
+
+def error_from_response(status: int, body: str, trace_id: str | None) -> TencentMeetingError:
+    """The typed error for a non-200 answer: by error_code, by HTTP status only without one."""
+    code, message = _parse_error_body(body)
+    kind = ERRORS_BY_CODE.get(code) if code is not None else None
+    if kind is None:
+        if status == 429:
+            kind = QuotaExceededError
+        elif status >= 500:
+            kind = UnavailableError
+        else:
+            kind = TencentMeetingError
+    return kind(message, error_code=code, http_status=status, trace_id=trace_id)
+
+
+def _parse_error_body(body: str) -> tuple[int | None, str]:
+    try:
+        info = json.loads(body)["error_info"]
+        code = info.get("error_code")
+        return (int(code) if code is not None else None), str(info.get("message", ""))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        # A proxy's HTML page or similar: keep a short, single-line excerpt for the operator.
+        excerpt = " ".join(body.split())[:120]
+        return None, f"non-JSON error body: {excerpt!r}" if excerpt else "empty error body"
+
+
+def parse_body(model: type[Model], body: str, *, trace_id: str | None) -> Model:
+    """Validate a 200 body; anything that is not the expected JSON is a MalformedResponseError."""
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False, include_url=False)[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "body"
+        raise MalformedResponseError(
+            f"unexpected {model.__name__}: {where}: {first.get('msg', 'invalid')}",
+            http_status=200,
+            trace_id=trace_id,
+        ) from None
+
+
+class TencentMeetingClient:
+    """Tencent Meeting calls this app makes, over one shared aiohttp session and call budget."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        credentials: Credentials,
+        *,
+        base_url: str,
+        instance_id: int = 1,
+        budget: CallBudget,
+        call_timeout: float = 4.0,
+        total_timeout: float = 8.0,
+        max_attempts: int = 3,
+        backoff_base: float = 0.25,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._session = session
+        self._credentials = credentials
+        self._base_url = base_url.rstrip("/")
+        self._instance_id = instance_id
+        self._budget = budget
+        self._clock = clock
+        self.retry = RetryPolicy(
+            max_attempts=max(1, max_attempts),
+            call_timeout=call_timeout,
+            total_timeout=total_timeout,
+            backoff_base=backoff_base,
+        )
+
+    @property
+    def budget(self) -> CallBudget:
+        return self._budget
+
+    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]:
+        """Live replays of the meeting with this code, as its creator `userid` sees them."""
+        params: list[tuple[str, QueryValue]] = [
+            ("meeting_code", meeting_code),
+            ("userid", userid),
+            ("instanceid", self._instance_id),
+        ]
+        response = await self._get("/v1/meetings/live_play/replays", params, ReplaysResponse)
+        return response.meeting_info_list
+
+    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
+        """Live replays of the meeting with this ID, as its creator `userid` sees them."""
+        path = f"/v1/meetings/{safe_token(meeting_id, what='meeting_id')}/live_play/replays"
+        params: list[tuple[str, QueryValue]] = [
+            ("userid", userid),
+            ("instanceid", self._instance_id),
+        ]
+        response = await self._get(path, params, ReplaysResponse)
+        return response.meeting_info_list
+
+    async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser:
+        """One user of the enterprise, looked up by an admin (`operator_id`)."""
+        path = f"/v1/users/{safe_token(userid, what='userid')}"
+        params: list[tuple[str, QueryValue]] = [
+            ("operator_id", operator_id),
+            ("operator_id_type", _OPERATOR_ID_TYPE_USERID),
+        ]
+        return await self._get(path, params, TencentUser)
+
+    async def list_users(
+        self, *, operator_id: str, page_size: int = MAX_PAGE_SIZE
+    ) -> list[TencentUser]:
+        """Every user of the enterprise, page by page."""
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
+        users: dict[str, TencentUser] = {}
+        for page_number in range(1, MAX_USER_PAGES + 1):
+            page = await self._user_page(page_number, page_size, operator_id)
+            new = [user for user in page.users if user.userid not in users]
+            users.update((user.userid, user) for user in new)
+            # A repeated page means the server ignores `page`: stop rather than loop forever.
+            if not new or len(page.users) < page_size or len(users) >= page.total_count:
+                break
+        else:
+            log.warning("Tencent user list still going after %d pages; stopped", MAX_USER_PAGES)
+        return list(users.values())
+
+    async def _user_page(self, page: int, page_size: int, operator_id: str) -> UserListPage:
+        params: list[tuple[str, QueryValue]] = [
+            ("page", page),
+            ("page_size", page_size),
+            ("operator_id", operator_id),
+            ("operator_id_type", _OPERATOR_ID_TYPE_USERID),
+        ]
+        return await self._get("/v1/users/list", params, UserListPage)
+
+    async def _get(
+        self, path: str, params: Sequence[tuple[str, QueryValue]], model: type[Model]
+    ) -> Model:
+        """One signed GET with budget, timeouts and retries; the body parsed as `model`."""
+        uri = build_uri(path, params)
+        deadline = time.monotonic() + self.retry.total_timeout
+        last_error: TencentMeetingError | None = None
+        for attempt in range(1, self.retry.max_attempts + 1):
+            try:
+                await self._budget.acquire(max_wait=deadline - time.monotonic())
+            except RateLimitTimeoutError:
+                # After a quota error the pause outlasts our deadline: Tencent's answer says more.
+                if last_error is not None:
+                    raise last_error from None
+                raise
+            try:
+                return await self._attempt(uri, model, deadline)
+            except TencentMeetingError as error:
+                self._log_failure(uri, error, attempt)
+                if isinstance(error, QuotaExceededError):
+                    self._budget.pause(self._budget.period)
+                last_error = error
+                if not error.retryable or attempt == self.retry.max_attempts:
+                    raise
+            delay = self.retry.backoff(attempt)
+            if time.monotonic() + delay >= deadline:
+                raise last_error
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    async def _attempt(self, uri: str, model: type[Model], deadline: float) -> Model:
+        timeout = min(self.retry.call_timeout, deadline - time.monotonic())
+        if timeout <= 0:
+            raise UnavailableError("no time left for another attempt")
+        headers = signed_headers(
+            self._credentials,
+            method="GET",
+            uri=uri,
+            body="",
+            timestamp=int(self._clock()),
+            nonce=secrets.randbelow(_MAX_NONCE) + 1,
+        )
+        # encoded=True: send the signed URI byte for byte, with no re-quoting or re-ordering.
+        url = URL(self._base_url + uri, encoded=True)
+        try:
+            async with self._session.get(
+                url,
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+                raise_for_status=False,
+            ) as response:
+                body = (await response.read()).decode("utf-8", errors="replace")
+                status, trace_id = response.status, response.headers.get("X-TC-Trace")
+        except TimeoutError:
+            raise UnavailableError(f"no answer within {timeout:.1f} s") from None
+        except aiohttp.ClientError as exc:
+            raise UnavailableError(f"network error: {type(exc).__name__}: {exc}") from None
+        if status != 200:
+            raise error_from_response(status, body, trace_id)
+        return parse_body(model, body, trace_id=trace_id)
+
+    def _log_failure(self, uri: str, error: TencentMeetingError, attempt: int) -> None:
+        # str(error) holds status, code, trace and Tencent's message; never headers or secrets.
+        log.warning(
+            "Tencent Meeting GET %s failed (attempt %d/%d): %s",
+            uri,
+            attempt,
+            self.retry.max_attempts,
+            error,
+        )

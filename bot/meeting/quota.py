@@ -1,0 +1,126 @@
+"""The process-wide budget of Tencent Meeting calls: a FIFO sliding-window limiter with a pause.
+
+Tencent allows an app 300 calls a minute across all endpoints and answers 190310 beyond that, so
+every caller in the process (slash commands, mentions, digests) draws from one `CallBudget`.
+Each caller reserves the earliest time slot that keeps at most N calls in any window, in arrival
+order, and sleeps until it. A quota error from Tencent pauses everybody, including those queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.meeting.errors import RateLimitTimeoutError
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[object]]
+
+
+@dataclass(eq=False)
+class _Slot:
+    """One reserved call time; compared by identity so that one caller's slot can be given back."""
+
+    at: float
+
+
+class CallBudget:
+    """Never more than `calls_per_period` acquisitions in any `period`-second window."""
+
+    def __init__(
+        self,
+        calls_per_period: int,
+        period: float = 60.0,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        if calls_per_period < 1:
+            raise ValueError("calls_per_period must be at least 1")
+        if period <= 0:
+            raise ValueError("period must be positive")
+        self.calls_per_period = calls_per_period
+        self.period = period
+        self._clock = clock
+        self._sleep = sleep
+        # Granted and reserved slots in time order; granted ones older than a period are dropped.
+        self._slots: list[_Slot] = []
+        self._paused_until = float("-inf")
+
+    async def acquire(self, max_wait: float | None = None) -> None:
+        """Wait for this caller's turn; RateLimitTimeoutError if it is over `max_wait` away."""
+        now = self._clock()
+        self._forget_before(now - self.period)
+        at = self._next_slot(len(self._slots), now)
+        deadline = None if max_wait is None else now + max(max_wait, 0.0)
+        if deadline is not None and at > deadline:
+            raise self._timeout(at - now)
+        slot = _Slot(at)
+        self._slots.append(slot)
+        try:
+            await self._wait_for(slot, deadline)
+        except BaseException:
+            # Cancelled or timed out before its turn: the slot goes back so nobody is starved by it.
+            if slot in self._slots:
+                self._slots.remove(slot)
+            raise
+
+    def pause(self, seconds: float) -> None:
+        """No call may start for `seconds` from now (Tencent said we are over quota)."""
+        self.pause_until(self._clock() + seconds)
+
+    def pause_until(self, deadline: float) -> None:
+        """No call may start before `deadline` (on this budget's clock); queued callers move too."""
+        if deadline <= self._paused_until:
+            return
+        self._paused_until = deadline
+        self._reschedule(self._clock())
+
+    def in_window(self) -> int:
+        """How many calls were granted in the last `period` seconds."""
+        now = self._clock()
+        return sum(1 for slot in self._slots if now - self.period < slot.at <= now)
+
+    def waiting(self) -> int:
+        """How many callers hold a slot that has not come yet."""
+        now = self._clock()
+        return sum(1 for slot in self._slots if slot.at > now)
+
+    @property
+    def paused_until(self) -> float:
+        return self._paused_until
+
+    async def _wait_for(self, slot: _Slot, deadline: float | None) -> None:
+        # The slot can move later while we sleep (a pause), so look again after every wake-up.
+        while (delay := slot.at - self._clock()) > 0:
+            if deadline is not None and slot.at > deadline:
+                raise self._timeout(delay)
+            await self._sleep(delay)
+
+    def _next_slot(self, index: int, now: float) -> float:
+        """Earliest time for slot `index` that keeps order and at most N slots in any window."""
+        at = max(now, self._paused_until)
+        if index > 0:
+            at = max(at, self._slots[index - 1].at)
+        if index >= self.calls_per_period:
+            at = max(at, self._slots[index - self.calls_per_period].at + self.period)
+        return at
+
+    def _reschedule(self, now: float) -> None:
+        for index, slot in enumerate(self._slots):
+            if slot.at > now:
+                # Never earlier: its owner is already asleep until the old time.
+                slot.at = max(slot.at, self._next_slot(index, now))
+
+    def _forget_before(self, cutoff: float) -> None:
+        # Slots this old can no longer constrain a new slot, which is never earlier than now.
+        keep = next((i for i, slot in enumerate(self._slots) if slot.at > cutoff), len(self._slots))
+        del self._slots[:keep]
+
+    def _timeout(self, wait: float) -> RateLimitTimeoutError:
+        return RateLimitTimeoutError(
+            f"Tencent Meeting call budget exhausted: next call in {wait:.1f} s "
+            f"({self.calls_per_period} per {self.period:g} s)"
+        )

@@ -1,0 +1,54 @@
+"""Delivers digests to Slack: renders the meeting's cards in the reader's language and posts them."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot.core.digests import DeliveryRefused, Recipient
+from bot.meeting.models import MeetingReplays
+from bot.slack.blocks import render_digest
+from bot.slack.poster import SlackPoster
+from bot.slack.profiles import SlackProfiles
+
+log = logging.getLogger(__name__)
+
+#: Slack errors that no retry will fix for this recipient.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "user_not_found",
+        "user_disabled",
+        "cannot_dm_bot",
+        "restricted_action",
+        "missing_scope",
+        "invalid_blocks",
+        "msg_too_long",
+    }
+)
+
+
+class SlackDigestSink:
+    def __init__(self, poster: SlackPoster, profiles: SlackProfiles) -> None:
+        self._poster = poster
+        self._profiles = profiles
+
+    async def deliver(self, recipient: Recipient, meeting: MeetingReplays) -> None:
+        locale = (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
+        messages = render_digest(meeting, locale=locale)
+        try:
+            channel = (
+                await self._poster.dm_channel(recipient.id)
+                if recipient.kind == "dm"
+                else recipient.id
+            )
+            for message in messages:
+                await self._poster.post(channel, message, unfurl_links=False)
+        except SlackApiError as error:
+            code = str(error.response.get("error"))
+            if code in PERMANENT_ERRORS:
+                raise DeliveryRefused(code) from None
+            raise

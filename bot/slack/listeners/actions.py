@@ -1,0 +1,62 @@
+"""Buttons: "Share in channel" reposts a look-up's cards for everyone; "Watch replay" buttons are
+links, which Slack still reports as actions, so they are acknowledged and nothing more."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+
+from bot.i18n import t
+from bot.slack.blocks import (
+    SHARE_ACTION_ID,
+    WATCH_ACTION_ID,
+    parse_share_value,
+    render_shared,
+    render_text,
+)
+from bot.slack.listeners import services_of
+
+log = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp) -> None:
+    app.action(SHARE_ACTION_ID)(handle_share)
+    app.action(WATCH_ACTION_ID)(acknowledge_link)
+
+
+async def acknowledge_link(ack: AsyncAck) -> None:
+    await ack()
+
+
+async def handle_share(
+    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
+) -> None:
+    await ack()
+    services = services_of(context)
+    user_id = body["user"]["id"]
+    response_url = body.get("response_url")
+    if not response_url:
+        log.warning("share action without a response_url from %s", user_id)
+        return
+    async with services.in_flight.track():
+        locale = services.profiles.locale_hint(user_id)
+        request = parse_share_value(action.get("value") or "")
+        if request is None:
+            await services.responder.send(response_url, render_text(t("share_expired", locale)))
+            return
+        if request.requester != user_id:
+            log.info("%s tried to share a card looked up by %s", user_id, request.requester)
+            await services.responder.send(
+                response_url, render_text(t("share_refused_not_requester", locale))
+            )
+            return
+        team_id = (body.get("team") or {}).get("id") or ""
+        userid = await services.identity.resolve(team_id, user_id)
+        if userid is None:
+            await services.responder.send(response_url, render_text(t("share_expired", locale)))
+            return
+        results = await services.lookup.lookup_many(request.refs, userid)
+        messages = render_shared(results, locale=locale, shared_by=user_id)
+        await services.responder.send_all(response_url, messages, response_type="in_channel")

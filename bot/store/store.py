@@ -1,0 +1,413 @@
+"""The bot's durable state (links, preferences, subscriptions, seen events, digest jobs).
+
+Every write that can race with another instance is one atomic SQL statement (an upsert, an
+INSERT ... ON CONFLICT DO NOTHING, or an UPDATE ... RETURNING guarded by its own WHERE), so any
+number of processes can share one PostgreSQL, or one SQLite file, without locks of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.store import tables as t
+from bot.store.engine import open_engine
+from bot.store.migrate import upgrade
+from bot.store.records import DIGEST_OUTCOMES, DigestJob, Link, Subscription
+
+log = logging.getLogger(__name__)
+
+PING_TIMEOUT_SECONDS = 5.0
+ALL_MEETINGS = ""  # how subscriptions.meeting_code spells "every meeting"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Async access to the database; one per process, shared by every request."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._insert: Callable[[sa.Table], Any] = (
+            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        )
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Connect to an async database URL, migrating its schema to head first."""
+        engine = await open_engine(url)
+        try:
+            if migrate:
+                await upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> bool:
+        """Whether the database answers a query now; for /healthz, so it never raises."""
+        try:
+            async with asyncio.timeout(PING_TIMEOUT_SECONDS):
+                async with self._engine.connect() as connection:
+                    await connection.execute(sa.text("SELECT 1"))
+        except Exception:
+            log.warning("database ping failed", exc_info=True)
+            return False
+        return True
+
+    # -- links -------------------------------------------------------------------------------
+
+    async def get_link(self, team_id: str, slack_user_id: str) -> Link | None:
+        query = sa.select(t.links).where(
+            t.links.c.team_id == team_id, t.links.c.slack_user_id == slack_user_id
+        )
+        row = await self._fetch_one(query)
+        return _link(row) if row else None
+
+    async def save_link(
+        self,
+        team_id: str,
+        slack_user_id: str,
+        tencent_userid: str,
+        *,
+        method: str,
+        linked_by: str,
+    ) -> Link:
+        """Link (or re-link) a Slack user; keeps the first created_at, returns the stored row."""
+        now = _utcnow()
+        insert = self._insert(t.links).values(
+            team_id=team_id,
+            slack_user_id=slack_user_id,
+            tencent_userid=tencent_userid,
+            method=method,
+            linked_by=linked_by,
+            created_at=now,
+            updated_at=now,
+        )
+        new = insert.excluded
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.links.c.team_id, t.links.c.slack_user_id],
+            set_={
+                "tencent_userid": new.tencent_userid,
+                "method": new.method,
+                "linked_by": new.linked_by,
+                "updated_at": new.updated_at,
+            },
+        ).returning(*t.links.c)
+        row = await self._write_one(statement)
+        assert row is not None, "an upsert always returns its row"
+        return _link(row)
+
+    async def delete_link(self, team_id: str, slack_user_id: str) -> Link | None:
+        """Remove a link; returns what was removed, None when there was none."""
+        statement = (
+            sa.delete(t.links)
+            .where(t.links.c.team_id == team_id, t.links.c.slack_user_id == slack_user_id)
+            .returning(*t.links.c)
+        )
+        row = await self._write_one(statement)
+        return _link(row) if row else None
+
+    async def links_for_tencent_user(self, tencent_userid: str) -> list[Link]:
+        query = (
+            sa.select(t.links)
+            .where(t.links.c.tencent_userid == tencent_userid)
+            .order_by(t.links.c.team_id, t.links.c.slack_user_id)
+        )
+        return [_link(row) for row in await self._fetch_all(query)]
+
+    # -- preferences -------------------------------------------------------------------------
+
+    async def dm_digests_enabled(self, team_id: str, slack_user_id: str) -> bool:
+        query = sa.select(t.user_prefs.c.dm_digests).where(
+            t.user_prefs.c.team_id == team_id, t.user_prefs.c.slack_user_id == slack_user_id
+        )
+        row = await self._fetch_one(query)
+        return True if row is None else bool(row.dm_digests)
+
+    async def set_dm_digests(self, team_id: str, slack_user_id: str, enabled: bool) -> None:
+        insert = self._insert(t.user_prefs).values(
+            team_id=team_id, slack_user_id=slack_user_id, dm_digests=enabled, updated_at=_utcnow()
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.user_prefs.c.team_id, t.user_prefs.c.slack_user_id],
+            set_={
+                "dm_digests": insert.excluded.dm_digests,
+                "updated_at": insert.excluded.updated_at,
+            },
+        )
+        await self._write(statement)
+
+    # -- subscriptions -----------------------------------------------------------------------
+
+    async def subscribe(
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        created_by: str,
+    ) -> bool:
+        """Subscribe a channel; True if new, False if it was subscribed already."""
+        statement = (
+            self._insert(t.subscriptions)
+            .values(
+                team_id=team_id,
+                channel_id=channel_id,
+                tencent_userid=tencent_userid,
+                meeting_code=meeting_code or ALL_MEETINGS,
+                created_by=created_by,
+                created_at=_utcnow(),
+            )
+            .on_conflict_do_nothing()
+            .returning(t.subscriptions.c.team_id)
+        )
+        return await self._write_one(statement) is not None
+
+    async def unsubscribe(
+        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+    ) -> bool:
+        """Remove one subscription; True if there was one."""
+        c = t.subscriptions.c
+        statement = (
+            sa.delete(t.subscriptions)
+            .where(
+                c.team_id == team_id,
+                c.channel_id == channel_id,
+                c.tencent_userid == tencent_userid,
+                c.meeting_code == (meeting_code or ALL_MEETINGS),
+            )
+            .returning(c.team_id)
+        )
+        return await self._write_one(statement) is not None
+
+    async def subscriptions_in_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
+        c = t.subscriptions.c
+        return await self._subscriptions(c.team_id == team_id, c.channel_id == channel_id)
+
+    async def subscriptions_of(self, tencent_userid: str) -> list[Subscription]:
+        return await self._subscriptions(t.subscriptions.c.tencent_userid == tencent_userid)
+
+    async def subscriptions_for_meeting(
+        self, tencent_userid: str, meeting_code: str
+    ) -> list[Subscription]:
+        """Who wants a digest of this meeting: the all-meetings subscriptions and this code's."""
+        c = t.subscriptions.c
+        return await self._subscriptions(
+            c.tencent_userid == tencent_userid, c.meeting_code.in_([ALL_MEETINGS, meeting_code])
+        )
+
+    async def _subscriptions(self, *conditions: sa.ColumnElement[bool]) -> list[Subscription]:
+        c = t.subscriptions.c
+        query = (
+            sa.select(t.subscriptions)
+            .where(*conditions)
+            .order_by(c.team_id, c.channel_id, c.tencent_userid, c.meeting_code)
+        )
+        return [_subscription(row) for row in await self._fetch_all(query)]
+
+    # -- seen events -------------------------------------------------------------------------
+
+    async def first_sighting(self, key: str) -> bool:
+        """True for the first caller ever with this key, in any process; False for repeats."""
+        statement = (
+            self._insert(t.seen_events)
+            .values(key=key, seen_at=_utcnow())
+            .on_conflict_do_nothing()
+            .returning(t.seen_events.c.key)
+        )
+        return await self._write_one(statement) is not None
+
+    async def forget_events_before(self, cutoff: datetime) -> int:
+        """Delete the events first seen before `cutoff`; returns how many."""
+        statement = sa.delete(t.seen_events).where(t.seen_events.c.seen_at < cutoff)
+        return await self._write(statement)
+
+    # -- digest jobs -------------------------------------------------------------------------
+
+    async def enqueue_digest(
+        self,
+        *,
+        meeting_id: str,
+        meeting_code: str,
+        subject: str,
+        creator_userid: str,
+        team_id: str | None,
+        due_at: datetime,
+    ) -> bool:
+        """Create the digest job of a meeting; False (and no change) if it already has one."""
+        statement = (
+            self._insert(t.digest_jobs)
+            .values(
+                meeting_id=meeting_id,
+                meeting_code=meeting_code,
+                subject=subject,
+                creator_userid=creator_userid,
+                team_id=team_id,
+                state="pending",
+                attempts=0,
+                created_at=_utcnow(),
+                due_at=due_at,
+            )
+            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.meeting_id])
+            .returning(t.digest_jobs.c.id)
+        )
+        return await self._write_one(statement) is not None
+
+    async def claim_due_digests(
+        self, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[DigestJob]:
+        """Lease up to `limit` pending jobs that are due and not leased (or whose lease ran out).
+
+        One UPDATE whose WHERE repeats the claimable test: on PostgreSQL the picking SELECT skips
+        rows another instance is claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a
+        time. Either way no job is handed to two workers while its lease holds.
+        """
+        if limit <= 0:
+            return []
+        jobs = t.digest_jobs
+        claimable = _claimable(now)
+        # MATERIALIZED: as a plain `IN (subquery)` PostgreSQL may re-run the pick for each row
+        # it updates, skipping the rows it just updated itself and so claiming more than `limit`.
+        picked = (
+            sa.select(jobs.c.id)
+            .where(claimable)
+            .order_by(jobs.c.due_at, jobs.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .cte("picked")
+            .prefix_with("MATERIALIZED")
+        )
+        statement = (
+            sa.update(jobs)
+            .where(jobs.c.id.in_(sa.select(picked.c.id)), claimable)
+            .values(lease_owner=worker_id, lease_until=now + timedelta(seconds=lease_seconds))
+            .returning(*jobs.c)
+        )
+        rows = await self._write_all(statement)
+        return sorted((_digest(row) for row in rows), key=lambda job: (job.due_at, job.id))
+
+    async def reschedule_digest(
+        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+    ) -> bool:
+        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        return await self._update_owned(
+            job_id, worker_id, due_at=due_at, attempts=attempts, lease_owner=None, lease_until=None
+        )
+
+    async def finish_digest(self, job_id: int, *, worker_id: str, outcome: str) -> bool:
+        """Close a leased job for good; False if `worker_id` lost the lease."""
+        if outcome not in DIGEST_OUTCOMES:
+            raise ValueError(f"outcome must be one of {sorted(DIGEST_OUTCOMES)}, not {outcome!r}")
+        return await self._update_owned(
+            job_id,
+            worker_id,
+            state=outcome,
+            finished_at=_utcnow(),
+            lease_owner=None,
+            lease_until=None,
+        )
+
+    async def _update_owned(self, job_id: int, worker_id: str, **values: Any) -> bool:
+        jobs = t.digest_jobs
+        statement = (
+            sa.update(jobs)
+            .where(
+                jobs.c.id == job_id,
+                jobs.c.state == "pending",
+                jobs.c.lease_owner == worker_id,
+            )
+            .values(**values)
+        )
+        return await self._write(statement) == 1
+
+    async def record_delivery(self, job_id: int, recipient: str) -> bool:
+        """Note that a digest went to `recipient`; True only the first time, in any process."""
+        statement = (
+            self._insert(t.digest_deliveries)
+            .values(job_id=job_id, recipient=recipient, delivered_at=_utcnow())
+            .on_conflict_do_nothing()
+            .returning(t.digest_deliveries.c.job_id)
+        )
+        return await self._write_one(statement) is not None
+
+    async def deliveries(self, job_id: int) -> set[str]:
+        query = sa.select(t.digest_deliveries.c.recipient).where(
+            t.digest_deliveries.c.job_id == job_id
+        )
+        return {row.recipient for row in await self._fetch_all(query)}
+
+    async def get_digest(self, job_id: int) -> DigestJob | None:
+        row = await self._fetch_one(sa.select(t.digest_jobs).where(t.digest_jobs.c.id == job_id))
+        return _digest(row) if row else None
+
+    async def digests_for_meeting(self, meeting_id: str) -> list[DigestJob]:
+        query = (
+            sa.select(t.digest_jobs)
+            .where(t.digest_jobs.c.meeting_id == meeting_id)
+            .order_by(t.digest_jobs.c.id)
+        )
+        return [_digest(row) for row in await self._fetch_all(query)]
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def _fetch_one(self, query: sa.Executable) -> sa.Row[Any] | None:
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).first()
+
+    async def _fetch_all(self, query: sa.Executable) -> Sequence[sa.Row[Any]]:
+        async with self._engine.connect() as connection:
+            return (await connection.execute(query)).all()
+
+    async def _write_one(self, statement: sa.Executable) -> sa.Row[Any] | None:
+        rows = await self._write_all(statement)
+        return rows[0] if rows else None
+
+    async def _write_all(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).all()
+
+    async def _write(self, statement: sa.Executable) -> int:
+        """Run a statement without RETURNING; returns the number of rows it touched."""
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).rowcount
+
+
+def _claimable(now: datetime) -> sa.ColumnElement[bool]:
+    jobs = t.digest_jobs.c
+    return sa.and_(
+        jobs.state == "pending",
+        jobs.due_at <= now,
+        sa.or_(jobs.lease_until.is_(None), jobs.lease_until <= now),
+    )
+
+
+def _link(row: sa.Row[Any]) -> Link:
+    return Link(**row._asdict())
+
+
+def _subscription(row: sa.Row[Any]) -> Subscription:
+    values = row._asdict()
+    values["meeting_code"] = values["meeting_code"] or None
+    return Subscription(**values)
+
+
+def _digest(row: sa.Row[Any]) -> DigestJob:
+    return DigestJob(**row._asdict())

@@ -1,0 +1,123 @@
+"""The one aiohttp server: Slack's events (HTTP mode), Tencent's webhook, and `/healthz`."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.meeting import webhook
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+SERVICES = web.AppKey("services", Services)
+BOLT = web.AppKey("bolt", AsyncApp)
+
+#: Tencent posts small JSON envelopes; anything bigger is not from Tencent.
+MAX_WEBHOOK_BODY = 256 * 1024
+
+
+def build_web_app(services: Services, bolt: AsyncApp) -> web.Application:
+    app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    app[SERVICES] = services
+    app[BOLT] = bolt
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/tencent/webhook", tencent_url_check)
+    app.router.add_post("/tencent/webhook", tencent_event)
+    if not services.settings.socket_mode:
+        app.router.add_post("/slack/events", slack_events)
+    return app
+
+
+async def slack_events(request: web.Request) -> web.Response:
+    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    return await to_aiohttp_response(bolt_response)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    database_ok = await services.store.ping()
+    body = {
+        "status": "ok" if database_ok else "unavailable",
+        "database": "ok" if database_ok else "unreachable",
+        "mode": "socket" if services.settings.socket_mode else "http",
+        "in_flight": services.in_flight.count,
+    }
+    return web.json_response(body, status=200 if database_ok else 503)
+
+
+def _webhook_secrets(services: Services) -> tuple[str, str | None] | None:
+    settings = services.settings
+    if settings.tencent_webhook_token is None:
+        return None
+    aes = settings.tencent_webhook_aes_key
+    return settings.tencent_webhook_token.get_secret_value(), (
+        aes.get_secret_value() if aes else None
+    )
+
+
+def _signed_headers(request: web.Request) -> tuple[str, str, str]:
+    headers = request.headers
+    return headers.get("timestamp", ""), headers.get("nonce", ""), headers.get("signature", "")
+
+
+async def tencent_url_check(request: web.Request) -> web.Response:
+    secrets = _webhook_secrets(request.app[SERVICES])
+    if secrets is None:
+        raise web.HTTPNotFound()
+    token, aes_key = secrets
+    timestamp, nonce, signature = _signed_headers(request)
+    try:
+        plaintext = webhook.answer_url_check(
+            token=token,
+            aes_key=aes_key,
+            timestamp=timestamp,
+            nonce=nonce,
+            signature=signature,
+            # the raw query: aiohttp's parsed one turns the "+" of base64 into a space
+            check_str=webhook.check_str_from_query(request.rel_url.raw_query_string),
+        )
+    except webhook.WebhookError as error:
+        log.warning("Tencent webhook URL check refused: %s", error)
+        return web.Response(status=error.http_status, text=str(error))
+    return web.Response(text=plaintext, content_type="text/plain")
+
+
+async def tencent_event(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    secrets = _webhook_secrets(services)
+    if secrets is None:
+        raise web.HTTPNotFound()
+    token, aes_key = secrets
+    timestamp, nonce, signature = _signed_headers(request)
+    try:
+        event = webhook.read_delivery(
+            token=token,
+            aes_key=aes_key,
+            timestamp=timestamp,
+            nonce=nonce,
+            signature=signature,
+            body=await request.read(),
+        )
+    except webhook.WebhookError as error:
+        log.warning("Tencent webhook event refused: %s", error)
+        return web.Response(status=error.http_status, text=str(error))
+    # The job is recorded before we answer: once Tencent hears 200 the digest must survive a crash.
+    try:
+        for ended in webhook.meetings_ended(event):
+            await services.digests.meeting_ended(
+                meeting_id=ended.meeting_id,
+                meeting_code=ended.meeting_code,
+                subject=ended.subject,
+                creator_userid=ended.creator_userid,
+            )
+    except SQLAlchemyError as error:
+        # Not 200: Tencent delivers again, and the job is recorded once the database is back.
+        log.error("could not record digest job, asking Tencent to redeliver: %r", error)
+        return web.Response(status=503, text="temporarily unavailable")
+    log.info("Tencent webhook event %s accepted (trace %s)", event.event, event.trace_id)
+    return web.Response(text=webhook.SUCCESS_BODY, content_type="text/plain")

@@ -1,0 +1,607 @@
+"""A fake Tencent Meeting REST API, and the pytest fixtures that start it.
+
+It is a real aiohttp server on 127.0.0.1 that checks every request the way Tencent does (headers,
+AppId/SecretId/SdkId, clock skew, replayed nonces, the signature over the raw URI and body), keeps
+creator-only permission and the documented error codes, counts a call quota, records every call and
+can inject latency and faults. The bot talks HTTP to it exactly as it would to Tencent.
+
+Where Tencent's behaviour is not pinned down by spec/tencent-meeting.md, this fake chooses:
+- 200003 (bad signature) answers HTTP 500, as Tencent's own support article shows it; 190300,
+  190301 and 190303 answer HTTP 400 (Tencent: "API request errors are 400").
+- 190310 (over quota) answers HTTP 429. The client must key on the error code, never the status.
+- The quota is a sliding window of `quota_window` seconds (60 by default) over every authenticated
+  call, refused ones included: hammering while over quota keeps you over quota.
+- A malformed parameter (missing userid, page_size > 20, ...) answers 400 with error_code 10001.
+- Header names are checked case-sensitively, as Tencent documents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import time
+import uuid
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from bot.meeting.client import TencentMeetingClient
+from bot.meeting.models import LiveReplay
+from bot.meeting.quota import CallBudget
+from bot.meeting.signing import Credentials, sign
+
+TIMESTAMP_SKEW = 300
+REPLAY_WINDOW = 300
+MAX_PAGE_SIZE = 20
+
+BAD_PARAMETER = 10001
+USER_NOT_REGISTERED = 190001
+NOT_CREATOR = 190315
+MEETING_ID_NOT_FOUND = 9003
+MEETING_CODE_NOT_FOUND = 190457
+CLOCK_SKEW = 190300
+NONCE_REPLAYED = 190301
+BAD_IDENTITY = 190303
+OVER_QUOTA = 190310
+BAD_SIGNATURE = 200003
+
+# The example of the live-replays API page (spec/live-replays-api.zh.txt).
+SPEC_EXAMPLE_MEETING_ID = "1900004128969145064"
+SPEC_EXAMPLE_MEETING_CODE = "13418515243"
+SPEC_EXAMPLE_SUBJECT = "tester预定的会议"
+SPEC_EXAMPLE_CREATOR = "tester"
+SPEC_EXAMPLE_REPLAYS = (
+    {
+        "video_url": "https://meeting.tencent.com/l/xxxx",
+        "live_subject": "tester预定的会议",
+        "live_room_id": "206830819",
+    },
+    {
+        "video_url": "https://meeting.tencent.com/l/xxxx",
+        "live_subject": "leonxsun预定的会议",
+        "live_room_id": "112594341",
+    },
+)
+
+DEFAULT_CREDENTIALS = Credentials(
+    app_id="211000001",
+    secret_id="AKIDfakeTencentSecretId00000001",
+    secret_key="fake-tencent-secret-key-0123456789",
+)
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """Why Tencent would refuse a request: HTTP status, error_code and message."""
+
+    status: int
+    error_code: int
+    message: str
+
+
+def verify_request(
+    headers: Mapping[str, str],
+    *,
+    method: str,
+    uri: str,
+    body: str,
+    credentials: Credentials,
+    now: float,
+) -> Rejection | None:
+    """Check a request's headers and signature as Tencent does (all but the nonce-replay check).
+
+    `headers` must keep the names exactly as sent; `uri` is the raw path and query as received.
+    """
+    for check in (_check_identity, _check_timestamp, _check_plain_headers):
+        rejection = check(headers, credentials, now)
+        if rejection is not None:
+            return rejection
+    nonce = headers.get("X-TC-Nonce", "")
+    if not nonce.isdigit() or int(nonce) <= 0:
+        return Rejection(500, BAD_SIGNATURE, "X-TC-Nonce must be a positive integer")
+    expected = sign(
+        secret_id=credentials.secret_id,
+        secret_key=credentials.secret_key,
+        method=method,
+        uri=uri,
+        body=body,
+        timestamp=headers["X-TC-Timestamp"],
+        nonce=nonce,
+    )
+    if not hmac.compare_digest(expected, headers.get("X-TC-Signature", "")):
+        return Rejection(500, BAD_SIGNATURE, "Signature failed")
+    return None
+
+
+def _check_identity(
+    headers: Mapping[str, str], credentials: Credentials, now: float
+) -> Rejection | None:
+    if headers.get("X-TC-Key") != credentials.secret_id:
+        return Rejection(400, BAD_IDENTITY, "invalid X-TC-Key")
+    if headers.get("AppId") != credentials.app_id:
+        return Rejection(400, BAD_IDENTITY, "invalid AppId")
+    if headers.get("SdkId") != credentials.sdk_id:
+        # Absent when none was assigned, equal to it when one was; an empty one is wrong too.
+        return Rejection(400, BAD_IDENTITY, "invalid SdkId")
+    return None
+
+
+def _check_timestamp(
+    headers: Mapping[str, str], credentials: Credentials, now: float
+) -> Rejection | None:
+    timestamp = headers.get("X-TC-Timestamp", "")
+    if not timestamp.isdigit() or abs(int(timestamp) - now) > TIMESTAMP_SKEW:
+        return Rejection(400, CLOCK_SKEW, "X-TC-Timestamp missing or too far from server time")
+    return None
+
+
+def _check_plain_headers(
+    headers: Mapping[str, str], credentials: Credentials, now: float
+) -> Rejection | None:
+    if headers.get("X-TC-Registered") != "1":
+        return Rejection(400, BAD_PARAMETER, "X-TC-Registered must be 1")
+    if not headers.get("Content-Type", "").startswith("application/json"):
+        return Rejection(400, BAD_PARAMETER, "Content-Type must be application/json")
+    return None
+
+
+def error_body(error_code: int, message: str) -> dict[str, Any]:
+    """Tencent's error body; new_error_code follows the spec's example (190315 → 200190315)."""
+    return {
+        "error_info": {
+            "error_code": error_code,
+            "new_error_code": 200_000_000 + error_code,
+            "message": message,
+        }
+    }
+
+
+@dataclass
+class RecordedCall:
+    """One request as the fake saw it; `status` stays None while it is unanswered (or hung)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    time: float
+    trace_id: str
+    status: int | None = None
+    error_code: int | None = None
+
+
+@dataclass
+class FakeUser:
+    userid: str
+    email: str = ""
+    username: str = ""
+    phone: str = ""
+    status: str = "1"
+
+    def as_json(self) -> dict[str, str]:
+        return {
+            "userid": self.userid,
+            "username": self.username,
+            "email": self.email,
+            "phone": self.phone,
+            "status": self.status,
+        }
+
+
+@dataclass
+class FakeMeeting:
+    meeting_id: str
+    meeting_code: str
+    subject: str
+    creator: str
+    replays: list[dict[str, str]]
+    replays_appear_after: int = 0
+    lookups: int = 0
+
+    def info(self) -> dict[str, Any]:
+        # Replays only "appear" after some look-ups, like a live replay still being processed.
+        ready = self.lookups > self.replays_appear_after
+        return {
+            "meeting_id": self.meeting_id,
+            "meeting_code": self.meeting_code,
+            "subject": self.subject,
+            "live_replay_list": list(self.replays) if ready else [],
+        }
+
+
+# Where an error answer keeps its code for the call record.
+_ERROR_CODE = web.ResponseKey("error_code", int)
+
+
+@dataclass(frozen=True)
+class _Fault:
+    kind: str
+    status: int = 502
+    error_code: int | None = None
+
+
+class _Refused(Exception):
+    """Internal: answer this request with a Tencent error body."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.message)
+        self.rejection = rejection
+
+
+@dataclass
+class _State:
+    users: dict[str, FakeUser] = field(default_factory=dict)
+    meetings: dict[str, FakeMeeting] = field(default_factory=dict)
+    seen_nonces: dict[tuple[str, str], float] = field(default_factory=dict)
+    quota_times: deque[float] = field(default_factory=deque)
+    faults: deque[_Fault] = field(default_factory=deque)
+
+
+class FakeTencent:
+    """The fake API server: `async with FakeTencent() as fake:`, or the `fake_tencent` fixture."""
+
+    def __init__(
+        self,
+        *,
+        app_id: str = DEFAULT_CREDENTIALS.app_id,
+        secret_id: str = DEFAULT_CREDENTIALS.secret_id,
+        secret_key: str = DEFAULT_CREDENTIALS.secret_key,
+        sdk_id: str | None = None,
+        calls_per_minute: int = 300,
+        quota_window: float = 60.0,
+        latency: float = 0.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._credentials = Credentials(app_id, secret_id, secret_key, sdk_id)
+        self.calls_per_minute = calls_per_minute
+        self.quota_window = quota_window
+        self.latency = latency
+        self.clock = clock
+        self.calls: list[RecordedCall] = []
+        self._state = _State()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""
+
+    # --- lifecycle -----------------------------------------------------------------------------
+
+    async def start(self) -> FakeTencent:
+        app = web.Application(middlewares=[self._middleware])
+        app.router.add_get("/v1/meetings/live_play/replays", self._replays_by_code)
+        app.router.add_get("/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id)
+        app.router.add_get("/v1/users/list", self._user_list)
+        app.router.add_get("/v1/users/{userid}", self._user_detail)
+        # handler_cancellation: a hung answer ends when the client hangs up, not at shutdown.
+        self._runner = web.AppRunner(
+            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeTencent:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # --- state ---------------------------------------------------------------------------------
+
+    @property
+    def credentials(self) -> Credentials:
+        """What a correctly configured client uses to talk to this fake."""
+        return self._credentials
+
+    def add_user(
+        self, userid: str, *, email: str = "", username: str = "", phone: str = ""
+    ) -> FakeUser:
+        user = FakeUser(userid, email=email, username=username or userid, phone=phone)
+        self._state.users[userid] = user
+        return user
+
+    def add_meeting(
+        self,
+        meeting_id: str,
+        meeting_code: str,
+        *,
+        subject: str,
+        creator: str,
+        replays: list[dict[str, str]] | list[LiveReplay] | tuple[dict[str, str], ...] = (),
+        replays_appear_after: int = 0,
+    ) -> FakeMeeting:
+        """A meeting; its replays list is empty for its first `replays_appear_after` look-ups."""
+        rows = [r.model_dump() if isinstance(r, LiveReplay) else dict(r) for r in replays]
+        meeting = FakeMeeting(
+            meeting_id, meeting_code, subject, creator, rows, replays_appear_after
+        )
+        self._state.meetings[meeting_id] = meeting
+        return meeting
+
+    def add_spec_example(self) -> FakeMeeting:
+        """The API page's own example: meeting 1900004128969145064 / 13418515243 by `tester`."""
+        if SPEC_EXAMPLE_CREATOR not in self._state.users:
+            self.add_user(SPEC_EXAMPLE_CREATOR, email="tester@example.com")
+        return self.add_meeting(
+            SPEC_EXAMPLE_MEETING_ID,
+            SPEC_EXAMPLE_MEETING_CODE,
+            subject=SPEC_EXAMPLE_SUBJECT,
+            creator=SPEC_EXAMPLE_CREATOR,
+            replays=list(SPEC_EXAMPLE_REPLAYS),
+        )
+
+    def meeting(self, meeting_id: str) -> FakeMeeting:
+        return self._state.meetings[meeting_id]
+
+    # --- fault injection -----------------------------------------------------------------------
+
+    def fail_next(self, n: int = 1, *, status: int = 502, error_code: int | None = None) -> None:
+        """The next `n` requests fail: a Tencent error body with `error_code`, or a proxy's page."""
+        self._queue_faults(n, _Fault("fail", status, error_code))
+
+    def hang_next(self, n: int = 1) -> None:
+        """The next `n` requests are never answered (until the client gives up)."""
+        self._queue_faults(n, _Fault("hang"))
+
+    def garbage_next(self, n: int = 1) -> None:
+        """The next `n` requests get HTTP 200 with a body that is not JSON."""
+        self._queue_faults(n, _Fault("garbage"))
+
+    def missing_fields_next(self, n: int = 1) -> None:
+        """The next `n` answers are JSON without their required fields (meeting_id, userid, ...)."""
+        self._queue_faults(n, _Fault("missing_fields"))
+
+    def _queue_faults(self, n: int, fault: _Fault) -> None:
+        self._state.faults.extend([fault] * n)
+
+    # --- request pipeline ----------------------------------------------------------------------
+
+    @web.middleware
+    async def _middleware(
+        self, request: web.Request, handler: Callable[[web.Request], Any]
+    ) -> web.StreamResponse:
+        call = self._record(request)
+        if self.latency:
+            await asyncio.sleep(self.latency)
+        fault = self._state.faults.popleft() if self._state.faults else None
+        try:
+            response = await self._answer(request, handler, call, fault)
+        except _Refused as refused:
+            response = self._error(refused.rejection)
+        call.status = response.status
+        call.error_code = response.get(_ERROR_CODE)
+        response.headers["X-TC-Trace"] = call.trace_id
+        return response
+
+    async def _answer(
+        self,
+        request: web.Request,
+        handler: Callable[[web.Request], Any],
+        call: RecordedCall,
+        fault: _Fault | None,
+    ) -> web.StreamResponse:
+        if fault is not None and fault.kind != "missing_fields":
+            return await self._faulty(fault)
+        await self._authenticate(request, call)
+        self._count_quota()
+        response: web.Response = await handler(request)
+        if fault is not None and response.status == 200 and response.text:
+            stripped = _strip_required(json.loads(response.text))
+            response = self._json(stripped)
+        return response
+
+    def _record(self, request: web.Request) -> RecordedCall:
+        call = RecordedCall(
+            method=request.method,
+            path=request.path,
+            query=dict(request.query),
+            headers=_raw_headers(request),
+            time=time.monotonic(),
+            trace_id=uuid.uuid4().hex,
+        )
+        self.calls.append(call)
+        return call
+
+    async def _faulty(self, fault: _Fault) -> web.Response:
+        if fault.kind == "hang":
+            await self._closing.wait()
+            return web.Response(status=504, text="shutting down")
+        if fault.kind == "garbage":
+            return web.Response(status=200, text="<html>Service temporarily busy</html>")
+        if fault.error_code is not None:
+            return self._error(Rejection(fault.status, fault.error_code, "injected failure"))
+        return web.Response(status=fault.status, text=f"<html><h1>{fault.status}</h1>nginx</html>")
+
+    async def _authenticate(self, request: web.Request, call: RecordedCall) -> None:
+        body = (await request.read()).decode("utf-8", errors="replace")
+        now = self.clock()
+        rejection = verify_request(
+            call.headers,
+            method=request.method,
+            uri=request.raw_path,
+            body=body,
+            credentials=self._credentials,
+            now=now,
+        )
+        if rejection is None:
+            rejection = self._check_replay(call.headers, now)
+        if rejection is not None:
+            raise _Refused(rejection)
+
+    def _check_replay(self, headers: Mapping[str, str], now: float) -> Rejection | None:
+        seen = self._state.seen_nonces
+        for key, when in list(seen.items()):
+            if now - when > REPLAY_WINDOW:
+                del seen[key]
+        key = (headers["X-TC-Timestamp"], headers["X-TC-Nonce"])
+        if key in seen:
+            return Rejection(400, NONCE_REPLAYED, "X-TC-Nonce replayed")
+        seen[key] = now
+        return None
+
+    def _count_quota(self) -> None:
+        now = time.monotonic()
+        times = self._state.quota_times
+        while times and times[0] <= now - self.quota_window:
+            times.popleft()
+        times.append(now)
+        if len(times) > self.calls_per_minute:
+            raise _Refused(Rejection(429, OVER_QUOTA, "app over its calls-per-minute quota"))
+
+    # --- endpoints -----------------------------------------------------------------------------
+
+    async def _replays_by_code(self, request: web.Request) -> web.Response:
+        userid = self._registered_user(request.query, "userid")
+        _instance_id(request.query)
+        code = _required(request.query, "meeting_code")
+        meeting = next((m for m in self._state.meetings.values() if m.meeting_code == code), None)
+        if meeting is None:
+            raise _Refused(Rejection(400, MEETING_CODE_NOT_FOUND, "meeting code not exist"))
+        return self._replays(meeting, userid)
+
+    async def _replays_by_id(self, request: web.Request) -> web.Response:
+        userid = self._registered_user(request.query, "userid")
+        _instance_id(request.query)
+        meeting = self._state.meetings.get(request.match_info["meeting_id"])
+        if meeting is None:
+            raise _Refused(Rejection(500, MEETING_ID_NOT_FOUND, "MEETING NOT EXIST"))
+        return self._replays(meeting, userid)
+
+    def _replays(self, meeting: FakeMeeting, userid: str) -> web.Response:
+        if meeting.creator != userid:
+            raise _Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
+        meeting.lookups += 1
+        return self._json({"meeting_number": 1, "meeting_info_list": [meeting.info()]})
+
+    async def _user_detail(self, request: web.Request) -> web.Response:
+        self._registered_user(request.query, "operator_id")
+        user = self._state.users.get(request.match_info["userid"])
+        if user is None:
+            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+        return self._json(user.as_json())
+
+    async def _user_list(self, request: web.Request) -> web.Response:
+        self._registered_user(request.query, "operator_id")
+        page = _positive_int(request.query, "page")
+        page_size = _positive_int(request.query, "page_size")
+        if page_size > MAX_PAGE_SIZE:
+            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+        users = list(self._state.users.values())
+        chunk = users[(page - 1) * page_size : page * page_size]
+        return self._json(
+            {
+                "total_count": len(users),
+                "current_size": len(chunk),
+                "current_page": page,
+                "page_size": page_size,
+                "users": [user.as_json() for user in chunk],
+            }
+        )
+
+    def _registered_user(self, query: Mapping[str, str], name: str) -> str:
+        userid = _required(query, name)
+        if userid not in self._state.users:
+            raise _Refused(Rejection(500, USER_NOT_REGISTERED, f"{name} is not a registered user"))
+        return userid
+
+    # --- responses -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _json(body: object, status: int = 200) -> web.Response:
+        return web.Response(
+            status=status,
+            text=json.dumps(body, ensure_ascii=False),
+            content_type="application/json",
+        )
+
+    def _error(self, rejection: Rejection) -> web.Response:
+        response = self._json(error_body(rejection.error_code, rejection.message), rejection.status)
+        response[_ERROR_CODE] = rejection.error_code
+        return response
+
+
+def _raw_headers(request: web.Request) -> dict[str, str]:
+    """Header names exactly as sent (Tencent's are case-sensitive), unlike request.headers."""
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.raw_headers}
+
+
+def _required(query: Mapping[str, str], name: str) -> str:
+    value = query.get(name, "")
+    if not value:
+        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} is required"))
+    return value
+
+
+def _positive_int(query: Mapping[str, str], name: str) -> int:
+    value = _required(query, name)
+    if not value.isdigit() or int(value) < 1:
+        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be a positive integer"))
+    return int(value)
+
+
+def _instance_id(query: Mapping[str, str]) -> int:
+    value = _required(query, "instanceid")
+    if not value.isdigit():
+        raise _Refused(Rejection(400, BAD_PARAMETER, "instanceid must be an integer"))
+    return int(value)
+
+
+_REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid"})
+
+
+def _strip_required(value: Any) -> Any:
+    """The same JSON without the fields our models require."""
+    if isinstance(value, dict):
+        return {k: _strip_required(v) for k, v in value.items() if k not in _REQUIRED_FIELDS}
+    if isinstance(value, list):
+        return [_strip_required(item) for item in value]
+    return value
+
+
+# --- pytest fixtures (this module is a pytest plugin, see tests/conftest.py) -------------------
+
+
+def client_for(
+    fake: FakeTencent, session: aiohttp.ClientSession, **overrides: Any
+) -> TencentMeetingClient:
+    """A client configured for `fake`, with short timeouts so that failing tests fail fast."""
+    settings: dict[str, Any] = {
+        "base_url": fake.base_url,
+        "budget": CallBudget(300, 60.0),
+        "call_timeout": 1.0,
+        "total_timeout": 3.0,
+        "max_attempts": 3,
+        "backoff_base": 0.02,
+    }
+    settings.update(overrides)
+    credentials = settings.pop("credentials", fake.credentials)
+    return TencentMeetingClient(session, credentials, **settings)
+
+
+@pytest.fixture
+async def fake_tencent() -> AsyncIterator[FakeTencent]:
+    """A running fake with the API page's example meeting and its creator `tester`."""
+    async with FakeTencent() as fake:
+        fake.add_spec_example()
+        yield fake
+
+
+@pytest.fixture
+async def tencent_client(fake_tencent: FakeTencent) -> AsyncIterator[TencentMeetingClient]:
+    """A TencentMeetingClient talking to `fake_tencent` over its own session."""
+    async with aiohttp.ClientSession() as session:
+        yield client_for(fake_tencent, session)

@@ -1,0 +1,33 @@
+"""Store fixtures: every test runs once per backend, on a database of its own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.store import Store
+
+# Until tests/conftest.py lists tests.fakes.databases in pytest_plugins, borrow its fixtures here.
+from tests.fakes.databases import database_url, postgres_session_database
+
+__all__ = ["database_url", "postgres_session_database"]
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    opened = await Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def other_store(store: Store, database_url: str) -> AsyncIterator[Store]:
+    """A second Store with its own engine on the same database: another process, in effect."""
+    opened = await Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
