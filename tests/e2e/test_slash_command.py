@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.conftest import RunningBot
 from tests.fakes.block_kit import assert_valid_message, button_urls
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import (

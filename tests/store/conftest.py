@@ -8,11 +8,6 @@ import pytest
 
 from bot.store import Store
 
-# Until tests/conftest.py lists tests.fakes.databases in pytest_plugins, borrow its fixtures here.
-from tests.fakes.databases import database_url, postgres_session_database
-
-__all__ = ["database_url", "postgres_session_database"]
-
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
