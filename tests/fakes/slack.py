@@ -97,8 +97,13 @@ class FakeSlack:
         team_id: str = "T0001",
         bot_user_id: str = "UBOT",
         bot_id: str = "B0001",
+        app_token: str = "xapp-1-A0001-test-app-token",
     ) -> None:
         self.bot_token = bot_token
+        #: the app-level token Socket Mode connects with (apps.connections.open)
+        self.app_token = app_token
+        self._sockets: list[web.WebSocketResponse] = []
+        self._socket_acks: dict[str, asyncio.Future[Params]] = {}
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
@@ -132,6 +137,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{token}", self._response_url)
+        app.router.add_get("/socket-mode", self._socket_mode)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -139,6 +145,8 @@ class FakeSlack:
         self.port = self._runner.addresses[0][1]
 
     async def close(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -300,7 +308,13 @@ class FakeSlack:
         token = header.removeprefix("Bearer ").strip() if header else str(params.get("token", ""))
         if not token:
             return "not_authed"
-        return None if secrets.compare_digest(token, self.bot_token) else "invalid_auth"
+        # Socket Mode's connection call takes the app-level token, every other method the bot's.
+        expected = (
+            self.app_token
+            if request.match_info["method"] == "apps.connections.open"
+            else self.bot_token
+        )
+        return None if secrets.compare_digest(token, expected) else "invalid_auth"
 
     def _handlers(self) -> dict[str, Handler]:
         return {
@@ -311,6 +325,79 @@ class FakeSlack:
             "chat.update": self._update,
             "conversations.open": self._conversations_open,
             "conversations.replies": self._conversations_replies,
+            "apps.connections.open": self._connections_open,
+        }
+
+    # --- Socket Mode -----------------------------------------------------------------------------
+
+    async def _connections_open(self, params: Params) -> Params:
+        return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/socket-mode"}
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse(heartbeat=None)
+        await socket.prepare(request)
+        self._sockets.append(socket)
+        await socket.send_json({"type": "hello", "num_connections": len(self._sockets)})
+        await self._notify()
+        try:
+            async for message in socket:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                ack = json.loads(message.data)
+                waiter = self._socket_acks.pop(str(ack.get("envelope_id")), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(ack)
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    @property
+    def socket_connections(self) -> int:
+        return len(self._sockets)
+
+    async def send_over_socket(
+        self,
+        kind: str,
+        payload: Params,
+        *,
+        timeout: float = 5,  # noqa: ASYNC109
+    ) -> Params:
+        """Send one Socket Mode envelope (`slash_commands`, `events_api`, `interactive`) to the
+        connected app and return its acknowledgement (`{"envelope_id", "payload"?}`)."""
+        if not self._sockets:
+            raise RuntimeError("no app is connected over Socket Mode")
+        envelope_id = str(uuid.uuid4())
+        waiter: asyncio.Future[Params] = asyncio.get_running_loop().create_future()
+        self._socket_acks[envelope_id] = waiter
+        await self._sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return await asyncio.wait_for(waiter, timeout)
+
+    def slash_command_payload(
+        self, text: str, *, user_id: str = "U1", channel_id: str = "C1", command: str = "/replays"
+    ) -> Params:
+        """A slash command as Slack describes it (the same fields as the HTTP form)."""
+        return {
+            "team_id": self.team_id,
+            "team_domain": "fake-team",
+            "channel_id": channel_id,
+            "channel_name": "general",
+            "user_id": user_id,
+            "user_name": self.users[user_id].name if user_id in self.users else user_id.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0001",
+            "is_enterprise_install": "false",
+            "response_url": self.new_response_url(),
+            "trigger_id": f"{int(time.time())}.{secrets.randbelow(10**9)}",
         }
 
     async def _auth_test(self, params: Params) -> Params:
