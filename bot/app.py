@@ -28,6 +28,7 @@ from bot.config import Settings
 from bot.core.digests import Digests, DigestTiming
 from bot.core.identity import Identity, TencentDirectory
 from bot.core.lookup import ReplayLookup
+from bot.core.poller import ReplayPoller
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials
@@ -127,6 +128,8 @@ class BotServer:
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stop_worker = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._stopped = False
 
     async def start(self) -> int:
         """Build everything and start serving; returns the bound port (PORT=0 picks a free one)."""
@@ -146,26 +149,41 @@ class BotServer:
             )
             await self._socket_mode.connect_async()
         self._worker = asyncio.create_task(services.digests.run(self._stop_worker))
+        if self.settings.tencent_webhook_token is None:
+            # No webhook, so no meeting.end will come: watch the subscribed codes instead.
+            poller = ReplayPoller(
+                services.store,
+                services.lookup,
+                services.digests,
+                delay=self.settings.digest_delay_seconds,
+                calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
+            )
+            self._poller = asyncio.create_task(poller.run(self._stop_worker))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"
         log.info("serving on port %s (%s)", self.port, mode)
         return self.port
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
         if self._socket_mode is not None:
             await self._socket_mode.close_async()
         if self._runner is not None:
-            # Stop accepting new requests first; the digest worker finishes its current round.
-            await self._runner.shutdown()
+            # Stop accepting requests first (closing the port and idle keep-alive connections, so a
+            # balancer sends new ones elsewhere) and let running handlers return their acks; the
+            # work they started after the ack is drained below. `shutdown()` alone only runs hooks.
+            await self._runner.cleanup()
         self._stop_worker.set()
         if self._worker is not None:
             await self._worker
+        if self._poller is not None:
+            await self._poller
         if self.services is not None:
             if not await self.services.in_flight.drain(drain_timeout):
                 log.warning("shutdown: %d look-ups still running", self.services.in_flight.count)
             await self.services.http.close()
             await self.services.store.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
         log.info("stopped")
 
     async def serve_forever(self) -> None:

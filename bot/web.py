@@ -110,6 +110,7 @@ async def tencent_event(request: web.Request) -> web.Response:
     try:
         for ended in webhook.meetings_ended(event):
             await services.digests.meeting_ended(
+                occurrence_key=ended.dedupe_key,
                 meeting_id=ended.meeting_id,
                 meeting_code=ended.meeting_code,
                 subject=ended.subject,

@@ -1,10 +1,20 @@
 """Digests: after a meeting ends, post its replays to the channels that asked and to its creator.
 
-The webhook only records a durable job per meeting (idempotent, so Tencent's repeated `meeting.end`
-deliveries collapse into one). Workers in any number of instances claim due jobs under a lease, look up
-the replays with the creator's userid, look again at growing intervals while the list is empty, give up
-after the configured time, and record each delivery so that no recipient gets a digest twice. A crashed
+The webhook only records a durable job per occurrence of a meeting (idempotent, so Tencent's
+repeated `meeting.end` deliveries collapse into one; a recurring meeting's occurrences share a
+meeting_id but get a job each). Without a webhook, `bot.core.poller` creates the jobs instead.
+Workers in any number of instances claim due jobs under a lease, look up the replays with the
+creator's userid, look again at growing intervals while there is no new replay, give up at the
+configured time, and record each delivery so that no recipient gets a digest twice. A crashed
 worker's lease expires and another instance finishes the job.
+
+"New" replays: a recurring meeting's replay list still holds the replays of earlier occurrences,
+so a job posts only the replays that no other job of the same meeting has posted.
+
+Delivery is at least once per message and exactly once per recipient in the normal case: a
+recipient's delivery is recorded only after all of its messages were posted, so a digest of several
+messages that fails half-way is posted again from its first message on the next attempt (the
+alternative, recording each message, would need a row per message for a rare failure).
 """
 
 from __future__ import annotations
@@ -20,7 +30,7 @@ from typing import Literal, Protocol
 from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.parsing import MeetingRef
-from bot.meeting.models import MeetingReplays
+from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.store import DigestJob, Store
 
 log = logging.getLogger(__name__)
@@ -77,6 +87,17 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def replay_key(replay: LiveReplay) -> str:
+    """What tells replays of one meeting apart: Tencent gives them no id of their own."""
+    return f"{replay.live_room_id} {replay.video_url}"
+
+
+def only_new_replays(meeting: MeetingReplays, posted: set[str]) -> MeetingReplays:
+    """`meeting` with just the replays whose keys are not in `posted`."""
+    fresh = [r for r in meeting.live_replay_list if replay_key(r) not in posted]
+    return meeting.model_copy(update={"live_replay_list": fresh})
+
+
 class Digests:
     def __init__(
         self,
@@ -99,14 +120,20 @@ class Digests:
     async def meeting_ended(
         self,
         *,
+        occurrence_key: str,
         meeting_id: str,
         meeting_code: str,
         subject: str,
         creator_userid: str,
         team_id: str | None = None,
     ) -> bool:
-        """Record the durable job for an ended meeting; False when it already existed."""
+        """Record the durable job for one ended occurrence of a meeting; False when it existed.
+
+        `occurrence_key` is equal for redeliveries of one end and differs between occurrences of a
+        recurring meeting (`EndedMeeting.dedupe_key`).
+        """
         created = await self._store.enqueue_digest(
+            occurrence_key=occurrence_key,
             meeting_id=meeting_id,
             meeting_code=meeting_code,
             subject=subject,
@@ -119,18 +146,56 @@ class Digests:
             self._wake.set()
         return created
 
+    async def replays_appeared(
+        self,
+        *,
+        occurrence_key: str,
+        meeting_id: str,
+        meeting_code: str,
+        subject: str,
+        creator_userid: str,
+    ) -> bool:
+        """Record a job due now for replays found without a `meeting.end` (the poller); False
+        when a job with this key existed."""
+        created = await self._store.enqueue_digest(
+            occurrence_key=occurrence_key,
+            meeting_id=meeting_id,
+            meeting_code=meeting_code,
+            subject=subject,
+            creator_userid=creator_userid,
+            team_id=None,
+            due_at=self._clock(),
+        )
+        if created:
+            self._wake.set()
+        return created
+
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and process due jobs until `stop` is set; a failing round is logged and retried."""
         while not stop.is_set():
+            # Cleared before the round: a job enqueued while it runs wakes the next wait at once.
+            self._wake.clear()
+            pause = self._timing.poll
             try:
-                await self.run_once()
+                claimed = await self.run_once()
+                pause = 0.0 if claimed >= self._timing.batch else await self._until_next_due()
             except Exception:
                 log.exception("digest round failed; trying again shortly")
-            self._wake.clear()
+            if pause <= 0:
+                continue
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=self._timing.poll, return_when="FIRST_COMPLETED")
+            await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
             for waiter in waiters:
                 waiter.cancel()
+
+    async def _until_next_due(self) -> float:
+        """Seconds to sleep: until this database's next job falls due, at most `poll` (jobs that
+        other instances enqueue or release are seen within `poll`)."""
+        due = await self._store.next_digest_due()
+        if due is None:
+            return self._timing.poll
+        # A floor, so that a job due "now" but leased elsewhere cannot make the loop spin.
+        return min(max((due - self._clock()).total_seconds(), 0.01), self._timing.poll)
 
     async def run_once(self) -> int:
         jobs = await self._store.claim_due_digests(
@@ -177,7 +242,9 @@ class Digests:
             return
         ref = MeetingRef("id", job.meeting_id)
         result = await self._lookup.lookup(ref, job.creator_userid, fresh=True)
-        meeting = next((m for m in result.meetings if m.live_replay_list), None)
+        posted = await self._store.replays_posted_for_meeting(job.meeting_id, excluding_job=job.id)
+        found = (only_new_replays(m, posted) for m in result.meetings)
+        meeting = next((m for m in found if m.live_replay_list), None)
         if meeting is None:
             if result.problem not in _WORTH_RETRYING:
                 log.warning("digest for meeting %s stopped: %s", job.meeting_id, result.problem)
@@ -193,6 +260,7 @@ class Digests:
             if recipient.key in delivered:
                 continue
             try:
+                # Recorded below only once every message of the digest went out (module docstring).
                 await self._sink.deliver(recipient, meeting)
             except DeliveryRefused as refusal:
                 log.warning(
@@ -203,17 +271,27 @@ class Digests:
                 )
             await self._store.record_delivery(job.id, recipient.key)
         log.info("digest for meeting %s posted to %d recipients", job.meeting_id, len(recipients))
-        await self._finish(job, "posted")
+        keys = [replay_key(replay) for replay in meeting.live_replay_list]
+        await self._finish(job, "posted", posted_replays=keys)
+
+    def _give_up_at(self, job: DigestJob) -> datetime:
+        return job.created_at + timedelta(seconds=self._timing.give_up)
 
     def _past_give_up(self, job: DigestJob) -> bool:
-        return self._clock() >= job.created_at + timedelta(seconds=self._timing.give_up)
+        return self._clock() >= self._give_up_at(job)
 
     async def _retry_later(self, job: DigestJob) -> None:
         attempts = job.attempts + 1
         due = self._clock() + timedelta(seconds=self._timing.next_look(attempts))
+        # The last look happens at the give-up time, not up to one (long) interval after it.
+        due = min(due, self._give_up_at(job))
         await self._store.reschedule_digest(
             job.id, worker_id=self._worker_id, due_at=due, attempts=attempts
         )
 
-    async def _finish(self, job: DigestJob, outcome: str) -> None:
-        await self._store.finish_digest(job.id, worker_id=self._worker_id, outcome=outcome)
+    async def _finish(
+        self, job: DigestJob, outcome: str, *, posted_replays: list[str] | None = None
+    ) -> None:
+        await self._store.finish_digest(
+            job.id, worker_id=self._worker_id, outcome=outcome, posted_replays=posted_replays or ()
+        )

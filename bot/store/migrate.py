@@ -70,12 +70,40 @@ async def current_revision(engine: AsyncEngine) -> str | None:
 
 
 async def run_locked(engine: AsyncEngine, migrate: Callable[[Connection], None]) -> None:
-    """Run `migrate` on one connection, in one transaction, holding the migration lock."""
+    """Run `migrate` on one connection, in one transaction, holding the migration lock.
+
+    On SQLite, foreign keys are off meanwhile and checked before the commit: batch mode rebuilds a
+    table by dropping it, and with foreign keys on, that drop would cascade into the tables that
+    refer to it (SQLite's own advice for rebuilding tables, "ALTER TABLE", section 7).
+    """
     async with engine.connect() as connection:
-        await connection.execution_options(**{BEGIN_IMMEDIATE: True})
-        async with connection.begin():
-            await _take_migration_lock(connection)
-            await connection.run_sync(migrate)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            await _sqlite_foreign_keys(connection, on=False)
+        try:
+            await connection.execution_options(**{BEGIN_IMMEDIATE: True})
+            async with connection.begin():
+                await _take_migration_lock(connection)
+                await connection.run_sync(migrate)
+                if sqlite:
+                    await _check_foreign_keys(connection)
+        finally:
+            if sqlite:
+                await _sqlite_foreign_keys(connection, on=True)
+
+
+async def _sqlite_foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
+    # On the driver: SQLite ignores this PRAGMA inside a transaction, and SQLAlchemy would open one.
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None, "a checked-out connection has its driver connection"
+    await driver.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+async def _check_foreign_keys(connection: AsyncConnection) -> None:
+    broken = (await connection.exec_driver_sql("PRAGMA foreign_key_check")).all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise RuntimeError(f"migration left rows with broken foreign keys in {tables}")
 
 
 async def _take_migration_lock(connection: AsyncConnection) -> None:

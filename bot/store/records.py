@@ -6,7 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 # A job is 'pending' (leased or not) until a worker finishes it with one of these.
-DIGEST_OUTCOMES: frozenset[str] = frozenset({"posted", "gave_up", "failed"})
+# 'no_recipients': nobody wanted this digest (no subscribed channel, creator's DM off or unlinked),
+# so the job ended without asking Tencent at all.
+DIGEST_OUTCOMES: frozenset[str] = frozenset({"posted", "gave_up", "failed", "no_recipients"})
+# Never worked on: replays the poller found already there, recorded so that they are not posted.
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,14 @@ class Subscription:
 class DigestJob:
     """Durable work: post the replays of one ended meeting once they exist.
 
-    state: 'pending' until finished as 'posted', 'gave_up' or 'failed'. A pending job with a
-    lease_owner whose lease_until is still ahead is being worked on by that worker.
+    state: 'pending' until finished as one of DIGEST_OUTCOMES, or 'skipped' from the start. A
+    pending job with a lease_owner whose lease_until is still ahead is being worked on by that
+    worker.
+
+    occurrence_key: unique per occurrence of a meeting (recurring meetings share meeting_id);
+    jobs created before revision 0003 have their meeting_id here.
+    posted_replays: the keys of the replays the job posted (see `bot.core.digests.replay_key`);
+    for a 'skipped' job, those it recorded as known. Either way, no later job posts them.
     """
 
     id: int
@@ -59,3 +69,5 @@ class DigestJob:
     lease_owner: str | None
     lease_until: datetime | None
     finished_at: datetime | None
+    occurrence_key: str
+    posted_replays: tuple[str, ...] = ()

@@ -8,8 +8,9 @@ number of processes can share one PostgreSQL, or one SQLite file, without locks 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store import tables as t
 from bot.store.engine import open_engine
 from bot.store.migrate import upgrade
-from bot.store.records import DIGEST_OUTCOMES, DigestJob, Link, Subscription
+from bot.store.records import DIGEST_OUTCOMES, SKIPPED, DigestJob, Link, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +206,17 @@ class Store:
     async def subscriptions_of(self, tencent_userid: str) -> list[Subscription]:
         return await self._subscriptions(t.subscriptions.c.tencent_userid == tencent_userid)
 
+    async def code_subscriptions(self) -> list[tuple[str, str]]:
+        """Every (tencent_userid, meeting_code) that some channel subscribed to by code."""
+        c = t.subscriptions.c
+        query = (
+            sa.select(c.tencent_userid, c.meeting_code)
+            .where(c.meeting_code != ALL_MEETINGS)
+            .distinct()
+            .order_by(c.tencent_userid, c.meeting_code)
+        )
+        return [(row.tencent_userid, row.meeting_code) for row in await self._fetch_all(query)]
+
     async def subscriptions_for_meeting(
         self, tencent_userid: str, meeting_code: str
     ) -> list[Subscription]:
@@ -245,6 +257,7 @@ class Store:
     async def enqueue_digest(
         self,
         *,
+        occurrence_key: str,
         meeting_id: str,
         meeting_code: str,
         subject: str,
@@ -252,10 +265,12 @@ class Store:
         team_id: str | None,
         due_at: datetime,
     ) -> bool:
-        """Create the digest job of a meeting; False (and no change) if it already has one."""
+        """Create the digest job of one occurrence of a meeting; False (and no change) if a job
+        with this `occurrence_key` exists already, in any process."""
         statement = (
             self._insert(t.digest_jobs)
             .values(
+                occurrence_key=occurrence_key,
                 meeting_id=meeting_id,
                 meeting_code=meeting_code,
                 subject=subject,
@@ -266,7 +281,41 @@ class Store:
                 created_at=_utcnow(),
                 due_at=due_at,
             )
-            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.meeting_id])
+            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])
+            .returning(t.digest_jobs.c.id)
+        )
+        return await self._write_one(statement) is not None
+
+    async def record_known_replays(
+        self,
+        *,
+        occurrence_key: str,
+        meeting_id: str,
+        meeting_code: str,
+        subject: str,
+        creator_userid: str,
+        replay_keys: Iterable[str],
+    ) -> bool:
+        """Note replays that must never be posted, as a finished 'skipped' job; False if a job
+        with this `occurrence_key` exists already."""
+        now = _utcnow()
+        statement = (
+            self._insert(t.digest_jobs)
+            .values(
+                occurrence_key=occurrence_key,
+                meeting_id=meeting_id,
+                meeting_code=meeting_code,
+                subject=subject,
+                creator_userid=creator_userid,
+                team_id=None,
+                state=SKIPPED,
+                attempts=0,
+                created_at=now,
+                due_at=now,
+                finished_at=now,
+                posted_replays=json.dumps(list(replay_keys)),
+            )
+            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])
             .returning(t.digest_jobs.c.id)
         )
         return await self._write_one(statement) is not None
@@ -312,10 +361,19 @@ class Store:
             job_id, worker_id, due_at=due_at, attempts=attempts, lease_owner=None, lease_until=None
         )
 
-    async def finish_digest(self, job_id: int, *, worker_id: str, outcome: str) -> bool:
-        """Close a leased job for good; False if `worker_id` lost the lease."""
+    async def finish_digest(
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        outcome: str,
+        posted_replays: Iterable[str] = (),
+    ) -> bool:
+        """Close a leased job for good, noting the replays it posted; False if `worker_id` lost
+        the lease."""
         if outcome not in DIGEST_OUTCOMES:
             raise ValueError(f"outcome must be one of {sorted(DIGEST_OUTCOMES)}, not {outcome!r}")
+        posted = list(posted_replays)
         return await self._update_owned(
             job_id,
             worker_id,
@@ -323,7 +381,34 @@ class Store:
             finished_at=_utcnow(),
             lease_owner=None,
             lease_until=None,
+            posted_replays=json.dumps(posted) if posted else None,
         )
+
+    async def replays_posted_for_meeting(
+        self, meeting_id: str, *, excluding_job: int | None = None
+    ) -> set[str]:
+        """The replay keys that digests of this meeting (every occurrence) have posted so far."""
+        jobs = t.digest_jobs
+        query = sa.select(jobs.c.posted_replays).where(
+            jobs.c.meeting_id == meeting_id, jobs.c.posted_replays.is_not(None)
+        )
+        if excluding_job is not None:
+            query = query.where(jobs.c.id != excluding_job)
+        posted: set[str] = set()
+        for row in await self._fetch_all(query):
+            posted.update(_replay_keys(row.posted_replays))
+        return posted
+
+    async def next_digest_due(self) -> datetime | None:
+        """When the earliest unleased pending job falls due (None when there is none), so that a
+        worker can sleep exactly until then instead of polling."""
+        jobs = t.digest_jobs
+        query = sa.select(sa.func.min(jobs.c.due_at)).where(
+            jobs.c.state == "pending", jobs.c.lease_owner.is_(None)
+        )
+        async with self._engine.connect() as connection:
+            due: datetime | None = await connection.scalar(query)  # min() keeps UTCDateTime
+        return due
 
     async def _update_owned(self, job_id: int, worker_id: str, **values: Any) -> bool:
         jobs = t.digest_jobs
@@ -410,4 +495,13 @@ def _subscription(row: sa.Row[Any]) -> Subscription:
 
 
 def _digest(row: sa.Row[Any]) -> DigestJob:
-    return DigestJob(**row._asdict())
+    values = row._asdict()
+    values["posted_replays"] = tuple(_replay_keys(values["posted_replays"]))
+    return DigestJob(**values)
+
+
+def _replay_keys(stored: str | None) -> list[str]:
+    if not stored:
+        return []
+    keys = json.loads(stored)
+    return [str(key) for key in keys] if isinstance(keys, list) else []

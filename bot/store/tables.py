@@ -92,11 +92,13 @@ user_prefs = sa.Table(
     sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 
+# One job per occurrence of a meeting: a recurring meeting keeps its meeting_id across occurrences,
+# so the dedupe key (`EndedMeeting.dedupe_key`) is what must be unique, not the meeting.
 digest_jobs = sa.Table(
     "digest_jobs",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("meeting_id", sa.Text, nullable=False, unique=True),
+    sa.Column("meeting_id", sa.Text, nullable=False, index=True),
     sa.Column("meeting_code", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("creator_userid", sa.Text, nullable=False),
@@ -108,7 +110,14 @@ digest_jobs = sa.Table(
     sa.Column("lease_owner", sa.Text, nullable=True),
     sa.Column("lease_until", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),
-    sa.CheckConstraint("state IN ('pending', 'posted', 'gave_up', 'failed')", name="state"),
+    sa.Column("occurrence_key", sa.Text, nullable=False, unique=True),
+    # JSON list of the replays this job posted (`replay_key`s), so that a later occurrence of the
+    # same meeting posts only the replays that are new.
+    sa.Column("posted_replays", sa.Text, nullable=True),
+    sa.CheckConstraint(
+        "state IN ('pending', 'posted', 'gave_up', 'failed', 'no_recipients', 'skipped')",
+        name="state",
+    ),
     sa.Index(None, "state", "due_at"),
 )
 

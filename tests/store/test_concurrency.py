@@ -51,6 +51,7 @@ async def test_a_meeting_gets_one_digest_job_however_many_ends_arrive(
 ) -> None:
     async def enqueue(s: Store) -> bool:
         return await s.enqueue_digest(
+            occurrence_key="meeting.end:m1:",
             meeting_id="m1",
             meeting_code="123456789",
             subject="Weekly",
@@ -68,6 +69,7 @@ async def test_a_meeting_gets_one_digest_job_however_many_ends_arrive(
 async def test_racing_workers_claim_each_job_once(store: Store, other_store: Store) -> None:
     for i in range(24):
         await store.enqueue_digest(
+            occurrence_key=f"meeting.end:m{i}:",
             meeting_id=f"m{i}",
             meeting_code="123456789",
             subject=f"Meeting {i}",
@@ -93,6 +95,7 @@ async def test_racing_workers_claim_each_job_once(store: Store, other_store: Sto
 
 async def test_a_delivery_is_recorded_once_under_races(store: Store, other_store: Store) -> None:
     await store.enqueue_digest(
+        occurrence_key="meeting.end:m1:",
         meeting_id="m1",
         meeting_code="123456789",
         subject="Weekly",

@@ -14,6 +14,7 @@ T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 
 async def enqueue(store: Store, meeting_id: str, due_at: datetime = T0) -> DigestJob:
     await store.enqueue_digest(
+        occurrence_key=f"meeting.end:{meeting_id}:",
         meeting_id=meeting_id,
         meeting_code="123456789",
         subject="Weekly sync",
@@ -47,6 +48,7 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 async def test_enqueue_creates_one_pending_job_per_meeting(store: Store) -> None:
     assert await store.enqueue_digest(
+        occurrence_key="meeting.end:m1:",
         meeting_id="m1",
         meeting_code="123456789",
         subject="Weekly sync",
@@ -55,6 +57,7 @@ async def test_enqueue_creates_one_pending_job_per_meeting(store: Store) -> None
         due_at=T0,
     )
     assert not await store.enqueue_digest(
+        occurrence_key="meeting.end:m1:",
         meeting_id="m1",
         meeting_code="999999999",
         subject="Changed",
@@ -136,7 +139,7 @@ async def test_reschedule_releases_the_lease_until_the_new_due_time(store: Store
     assert again.id == job.id
 
 
-@pytest.mark.parametrize("outcome", ["posted", "gave_up", "failed"])
+@pytest.mark.parametrize("outcome", ["posted", "gave_up", "failed", "no_recipients"])
 async def test_a_finished_job_is_never_claimed_again(store: Store, outcome: str) -> None:
     job = await enqueue(store, "m1")
     await store.claim_due_digests(worker_id="w1", now=T0, lease_seconds=1, limit=1)
