@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 from bot.config import ConfigError, load_settings
@@ -23,14 +24,23 @@ def main(argv: list[str]) -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 1
-    configure_logging(settings.log_level, settings.secrets)
     if argv:
+        # The check's report is its output; library chatter only when asked for with DEBUG.
+        level = settings.log_level if settings.log_level == "DEBUG" else "WARNING"
+        configure_logging(level, settings.secrets)
         from bot.check import run_checks
 
         return asyncio.run(run_checks(settings))
+    configure_logging(settings.log_level, settings.secrets)
     from bot.app import BotServer
 
-    asyncio.run(BotServer(settings).serve_forever())
+    try:
+        asyncio.run(BotServer(settings).serve_forever())
+    except Exception:
+        # Through logging rather than Python's own traceback printer, so that the secret filter
+        # sees it (a database error can quote its URL).
+        logging.getLogger("bot").exception("could not start or keep serving")
+        return 1
     return 0
 
 

@@ -6,12 +6,20 @@ message naming the variable and never its value.
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from typing import Annotated, Any
+from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///replays-bot.db"
+SIGNING_SECRET_MISSING = (
+    "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
+)
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]{0,30}")
 
 
 class ConfigError(Exception):
@@ -28,10 +36,36 @@ def normalize_database_url(url: str) -> str:
         raise ValueError("must look like postgresql://user@host/db or sqlite:///file.db")
     scheme = scheme.lower()
     if scheme in ("postgres", "postgresql", "postgresql+asyncpg"):
-        return f"postgresql+asyncpg://{rest}"
+        return f"postgresql+asyncpg://{_asyncpg_query(rest)}"
     if scheme in ("sqlite", "sqlite+aiosqlite"):
         return f"sqlite+aiosqlite://{rest}"
-    raise ValueError(f"unsupported database scheme {scheme!r} (use postgresql:// or sqlite://)")
+    # Name the scheme only when it looks like one: a mangled URL could put a password there.
+    named = f" {scheme!r}" if _SCHEME.fullmatch(scheme) else ""
+    raise ValueError(f"unsupported database scheme{named} (use postgresql:// or sqlite://)")
+
+
+def _asyncpg_query(rest: str) -> str:
+    """libpq's `sslmode=` (as hosted PostgreSQL URLs carry it) spelled `ssl=` for asyncpg.
+
+    asyncpg takes the same values (disable, prefer, require, verify-ca, verify-full) but refuses
+    a `sslmode` argument, so an unchanged URL would fail at the first connection.
+    """
+    location, sep, query = rest.partition("?")
+    if not sep:
+        return rest
+    pairs = [
+        ("ssl" if key == "sslmode" else key, value)
+        for key, value in parse_qsl(query, keep_blank_values=True)
+    ]
+    return f"{location}?{urlencode(pairs)}"
+
+
+def database_password(url: str) -> str | None:
+    """The password inside a database URL, so that logging can keep it out."""
+    try:
+        return make_url(url).password
+    except ArgumentError:
+        return None
 
 
 class Settings(BaseSettings):
@@ -109,7 +143,9 @@ class Settings(BaseSettings):
     def _admins(cls, value: object) -> frozenset[str]:
         if isinstance(value, str):
             return frozenset(part for part in value.replace(",", " ").split() if part)
-        return frozenset(value or ())  # type: ignore[arg-type]
+        if isinstance(value, list | tuple | set | frozenset):
+            return frozenset(str(v) for v in value)
+        return frozenset()
 
     @field_validator("slack_api_url")
     @classmethod
@@ -132,9 +168,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _http_mode_needs_signing_secret(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
-            raise ValueError(
-                "SLACK_SIGNING_SECRET is required in HTTP mode (or set SLACK_APP_TOKEN for Socket Mode)"
-            )
+            raise ValueError(SIGNING_SECRET_MISSING)
         return self
 
     @property
@@ -152,21 +186,51 @@ class Settings(BaseSettings):
             self.tencent_webhook_token,
             self.tencent_webhook_aes_key,
         ]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        password = database_password(self.database_url)
+        return [*found, password] if password else found
+
+
+class _Mode(BaseSettings):
+    """Only what decides HTTP against Socket Mode, read the way `Settings` reads it.
+
+    When other variables are wrong, pydantic never reaches `Settings`' own check of the signing
+    secret; this lets the one error message name that variable too.
+    """
+
+    model_config = Settings.model_config
+
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+
+    def needs_signing_secret(self) -> bool:
+        return not self.slack_signing_secret.strip() and not self.slack_app_token.strip()
 
 
 def load_settings(*, env_file: str | None = ".env", **overrides: object) -> Settings:
     """Read the environment (and `env_file`); raise ConfigError naming each bad variable."""
     try:
-        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_input=False, include_url=False):
-            location = error.get("loc") or ()
-            name = str(location[0]).upper() if location else ""
-            reason = error.get("msg", "invalid")
-            if error.get("type") == "missing":
-                reason = "is required but not set"
-            reason = reason.removeprefix("Value error, ")
-            problems.append(f"{name} {reason}" if name else reason)
-        raise ConfigError("Configuration problem: " + "; ".join(problems)) from None
+        problems = _problems(exc)
+    if not any(SIGNING_SECRET_MISSING in problem for problem in problems):
+        mode_values: dict[str, Any] = {
+            key: overrides[key] for key in _Mode.model_fields if key in overrides
+        }
+        if _Mode(_env_file=env_file, **mode_values).needs_signing_secret():  # type: ignore[call-arg]
+            problems.append(SIGNING_SECRET_MISSING)
+    raise ConfigError("Configuration problem: " + "; ".join(problems))
+
+
+def _problems(exc: ValidationError) -> list[str]:
+    """One line per error, naming the variable; `include_input=False` keeps every value out."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        location = error.get("loc") or ()
+        name = str(location[0]).upper() if location else ""
+        reason = error.get("msg", "invalid")
+        if error.get("type") == "missing":
+            reason = "is required but not set"
+        reason = reason.removeprefix("Value error, ")
+        problems.append(f"{name} {reason}" if name else reason)
+    return problems

@@ -284,6 +284,23 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "You are linked to Tencent Meeting user `{userid}`. `/replays unlink` removes the link.",
         "你已绑定腾讯会议用户 `{userid}`。`/replays unlink` 可解除绑定。",
     ),
+    "whoami_self_verified": (
+        "You are linked to Tencent Meeting user `{userid}`: you linked yourself, and its email "
+        "address matched your Slack profile's. `/replays unlink` removes the link.",
+        "你已绑定腾讯会议用户 `{userid}`：由你自己绑定，且该账号邮箱与你的 Slack 邮箱一致。"
+        "`/replays unlink` 可解除绑定。",
+    ),
+    "whoami_admin": (
+        "You are linked to Tencent Meeting user `{userid}`: bot admin {admin} linked you. "
+        "`/replays unlink` removes the link.",
+        "你已绑定腾讯会议用户 `{userid}`：由机器人管理员 {admin} 为你绑定。"
+        "`/replays unlink` 可解除绑定。",
+    ),
+    "identity_unavailable": (
+        "I couldn't look up your Tencent Meeting account just now (Tencent Meeting isn't "
+        "answering or is busy). Try again in a minute.",
+        "暂时无法查询你的腾讯会议账号（腾讯会议没有响应或繁忙）。请一分钟后再试。",
+    ),
     "whoami_by_email": (
         "You are Tencent Meeting user `{userid}`: I found you by your email address.",
         "你是腾讯会议用户 `{userid}`：通过你的邮箱匹配到。",

@@ -47,8 +47,11 @@ def same_email(a: str | None, b: str | None) -> bool:
 class TencentDirectory:
     """A cached copy of the enterprise's users, by email, refreshed within quota.
 
-    One crawl serves everybody: concurrent callers wait for the same crawl, an email not found triggers
-    at most one refresh per `min_refresh_interval`, so a burst of unknown users never becomes a crawl each.
+    One crawl serves everybody: concurrent callers wait for the same crawl, and an email not found
+    triggers at most one refresh per `min_refresh_interval`, so a burst of unknown users never
+    becomes a crawl each. A failed crawl is not retried for `retry_after_failure` seconds (callers
+    queued behind it get its error at once instead of crawling again one after another); while an
+    older copy exists, it keeps answering.
     """
 
     def __init__(
@@ -58,19 +61,24 @@ class TencentDirectory:
         *,
         ttl: float = 3600.0,
         min_refresh_interval: float = 300.0,
+        retry_after_failure: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
         self._operator_id = operator_id
         self._ttl = ttl
         self._min_refresh_interval = min_refresh_interval
+        self._retry_after_failure = retry_after_failure
         self._clock = clock
         self._by_email: dict[str, TencentUser] = {}
         self._fetched_at: float | None = None
+        self._failed_at: float | None = None
+        self._failure: errors.TencentMeetingError | None = None
         self._lock = asyncio.Lock()
         self.crawls = 0
 
     async def find_by_email(self, email: str) -> TencentUser | None:
+        """The user with this email; raises TencentMeetingError only when no copy can be had."""
         key = email.strip().casefold()
         age = self._age()
         if age is None or age >= self._ttl:
@@ -87,11 +95,31 @@ class TencentDirectory:
             age = self._age()
             if age is not None and age < unless_newer_than:
                 return  # somebody refreshed while we waited for the lock
+            if self._failed_recently():
+                self._use_old_copy_or_raise()
+                return
             self.crawls += 1
-            users = await self._source.list_users(operator_id=self._operator_id)
+            try:
+                users = await self._source.list_users(operator_id=self._operator_id)
+            except errors.TencentMeetingError as error:
+                self._failed_at, self._failure = self._clock(), error
+                log.warning("directory refresh failed: %s", error)
+                self._use_old_copy_or_raise()
+                return
             self._by_email = {u.email.strip().casefold(): u for u in users if u.email.strip()}
             self._fetched_at = self._clock()
+            self._failed_at = self._failure = None
             log.info("directory refreshed: %d users with an email", len(self._by_email))
+
+    def _failed_recently(self) -> bool:
+        return (
+            self._failed_at is not None
+            and self._clock() - self._failed_at < self._retry_after_failure
+        )
+
+    def _use_old_copy_or_raise(self) -> None:
+        if self._fetched_at is None and self._failure is not None:
+            raise self._failure
 
 
 class LinkOutcome(StrEnum):
@@ -139,7 +167,11 @@ class Identity:
         return await self._store.get_link(team_id, slack_user_id)
 
     async def resolve(self, team_id: str, slack_user_id: str) -> str | None:
-        """The caller's meeting userid, or None when they are not linked and no email matches."""
+        """The caller's meeting userid, or None when they are not linked and no email matches.
+
+        Raises TencentMeetingError when only Tencent's directory could tell and it cannot be read
+        now: "you are not linked" would send the person off to link themselves for nothing.
+        """
         link = await self._store.get_link(team_id, slack_user_id)
         if link is not None:
             return link.tencent_userid
@@ -148,11 +180,7 @@ class Identity:
         email = await self._emails.email_of(slack_user_id)
         if not email:
             return None
-        try:
-            user = await self._directory.find_by_email(email)
-        except errors.TencentMeetingError as error:
-            log.warning("directory unavailable while resolving %s: %s", slack_user_id, error)
-            return None
+        user = await self._directory.find_by_email(email)
         if user is None:
             return None
         await self._store.save_link(
@@ -207,6 +235,7 @@ class Identity:
             return LinkChange(LinkOutcome.NOT_ADMIN, target)
         removed = await self._store.delete_link(team_id, target)
         if removed is None:
+            log.info("%s asked to unlink %s, who was not linked", actor, target)
             return LinkChange(LinkOutcome.NOTHING_TO_UNLINK, target)
         log.info("%s unlinked %s (was %s)", actor, target, removed.tencent_userid)
         return LinkChange(LinkOutcome.UNLINKED, target, removed.tencent_userid)

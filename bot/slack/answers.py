@@ -1,8 +1,10 @@
 """What the bot answers to each `/replays` command, as Slack messages; shared by the slash command,
 mentions and DMs so that every way in behaves the same.
 
-Each answer is a list of message dicts (`text` + `blocks`). Look-ups go through the one core lookup
-path; identity and subscription rules live in the core and the store, not here.
+Each answer is a `Reply`: message dicts (`text` + `blocks`) and whether they are fit for a whole
+channel to see (a mention answers in its thread only when a look-up found something; refusals and
+errors go to the asker alone). Look-ups go through the one core lookup path; identity and
+subscription rules live in the core and the store, not here.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import parsing as p
-from bot.core.identity import EMAIL_MATCH, LinkChange, LinkOutcome
+from bot.core.identity import ADMIN, EMAIL_MATCH, SELF_VERIFIED, LinkChange, LinkOutcome
+from bot.core.lookup import problem_for
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.i18n import Locale, t
+from bot.meeting.errors import TencentMeetingError
 from bot.services import Services
 from bot.slack import blocks
 from bot.slack.blocks import describe_ref, render_invalid, render_lookup, render_text
@@ -35,6 +39,22 @@ class Caller:
     locale: Locale
 
 
+@dataclass(frozen=True)
+class Reply:
+    """What to send back; `public` when it is a look-up result a whole thread may see."""
+
+    messages: list[Message]
+    public: bool = False
+
+
+class _IdentityUnavailable(Exception):
+    """Tencent's directory was needed to know who the caller is, and could not be read."""
+
+    def __init__(self, error: TencentMeetingError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def ack_text(command: p.Command, locale: Locale) -> str | None:
     """The immediate acknowledgement line for a command that needs a Tencent call, else None."""
     if isinstance(command, p.Lookup | p.Refresh):
@@ -48,12 +68,20 @@ def _say(key: str, caller: Caller, **params: object) -> list[Message]:
 
 async def answer(
     command: p.Command, caller: Caller, services: Services, *, shareable: bool
-) -> list[Message]:
+) -> Reply:
+    """The reply to one command; look-ups are `public` when at least one meeting was found."""
+    try:
+        if isinstance(command, p.Lookup | p.Refresh):
+            fresh = isinstance(command, p.Refresh)
+            return await lookup(command.refs, caller, services, shareable=shareable, fresh=fresh)
+        return Reply(await _private_answer(command, caller, services))
+    except _IdentityUnavailable as unavailable:
+        log.warning("could not tell who %s is: %s", caller.user_id, unavailable.error)
+        return Reply(_say("identity_unavailable", caller))
+
+
+async def _private_answer(command: p.Command, caller: Caller, services: Services) -> list[Message]:
     match command:
-        case p.Lookup(refs=refs):
-            return await lookup(refs, caller, services, shareable=shareable)
-        case p.Refresh(refs=refs):
-            return await lookup(refs, caller, services, shareable=shareable, fresh=True)
         case p.Help():
             return await help_text(caller, services)
         case p.Link(userid=userid, target=target):
@@ -85,19 +113,28 @@ async def lookup(
     *,
     shareable: bool,
     fresh: bool = False,
-) -> list[Message]:
-    userid = await services.identity.resolve(caller.team_id, caller.user_id)
-    if userid is None:
-        results = [LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED) for ref in refs[:1]]
+) -> Reply:
+    try:
+        userid = await services.identity.resolve(caller.team_id, caller.user_id)
+    except TencentMeetingError as error:
+        # Who the caller is depends on Tencent's directory, which is down or over quota: say so
+        # in the words of a failed look-up rather than "you are not linked".
+        log.warning("could not tell who %s is: %s", caller.user_id, error)
+        results = [LookupResult(ref=ref, problem=problem_for(error)) for ref in refs[:1]]
+        userid = None
     else:
-        results = await services.lookup.lookup_many(refs, userid, fresh=fresh)
-    return render_lookup(
+        if userid is None:
+            results = [LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED) for ref in refs[:1]]
+        else:
+            results = await services.lookup.lookup_many(refs, userid, fresh=fresh)
+    messages = render_lookup(
         results,
         locale=caller.locale,
         requester=caller.user_id if shareable else None,
         shareable=shareable and userid is not None,
         max_messages=MAX_MESSAGES,
     )
+    return Reply(messages, public=any(result.meetings for result in results))
 
 
 async def help_text(caller: Caller, services: Services) -> list[Message]:
@@ -114,12 +151,19 @@ async def help_text(caller: Caller, services: Services) -> list[Message]:
 async def whoami(caller: Caller, services: Services) -> list[Message]:
     link = await services.identity.link_of(caller.team_id, caller.user_id)
     if link is None:
-        userid = await services.identity.resolve(caller.team_id, caller.user_id)
+        userid = await _my_userid(caller, services)
         if userid is None:
             return _say("whoami_not_linked", caller)
         return _say("whoami_by_email", caller, userid=userid)
-    key = "whoami_by_email" if link.method == EMAIL_MATCH else "whoami_linked"
-    return _say(key, caller, userid=link.tencent_userid)
+    # How the link was made is what tells a person whether to trust it (or whom to ask).
+    if link.method == EMAIL_MATCH:
+        return _say("whoami_by_email", caller, userid=link.tencent_userid)
+    if link.method == SELF_VERIFIED:
+        return _say("whoami_self_verified", caller, userid=link.tencent_userid)
+    if link.method == ADMIN:
+        admin = f"<@{link.linked_by}>"
+        return _say("whoami_admin", caller, userid=link.tencent_userid, admin=admin)
+    return _say("whoami_linked", caller, userid=link.tencent_userid)
 
 
 async def link(
@@ -155,7 +199,10 @@ def _link_change(change: LinkChange, caller: Caller) -> list[Message]:
 
 
 async def _my_userid(caller: Caller, services: Services) -> str | None:
-    return await services.identity.resolve(caller.team_id, caller.user_id)
+    try:
+        return await services.identity.resolve(caller.team_id, caller.user_id)
+    except TencentMeetingError as error:
+        raise _IdentityUnavailable(error) from None
 
 
 async def subscribe(caller: Caller, services: Services, code: str | None) -> list[Message]:

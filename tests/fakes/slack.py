@@ -34,6 +34,8 @@ Handler = Callable[[Params], Awaitable[Params]]
 
 #: how many times Slack accepts a post to one `response_url`
 RESPONSE_URL_USES = 5
+#: `rate_limit_next(RESPONSE_URL)` rate-limits posts to response_urls rather than a Web API method
+RESPONSE_URL = "response_url"
 _MESSAGE_KEYS = ("text", "blocks", "attachments")
 _JSON_FIELDS = ("blocks", "attachments", "metadata")
 
@@ -119,6 +121,8 @@ class FakeSlack:
         self.responses: dict[str, list[Params]] = {}
         #: posts to a used-up or unknown `response_url`: (token, payload)
         self.refused_responses: list[tuple[str, Params]] = []
+        #: posts to a `response_url` answered 429 by `rate_limit_next(RESPONSE_URL)`
+        self.limited_responses: list[tuple[str, Params]] = []
         #: channel → time.monotonic() of each accepted chat.postMessage
         self.post_times: dict[str, list[float]] = defaultdict(list)
         self.users: dict[str, FakeUser] = {}
@@ -186,7 +190,11 @@ class FakeSlack:
         return message
 
     def rate_limit_next(self, method: str, n: int = 1, retry_after: int = 1) -> None:
-        """Answer the next `n` calls of `method` with HTTP 429 and `Retry-After: retry_after`."""
+        """Answer the next `n` calls of `method` with HTTP 429 and `Retry-After: retry_after`.
+
+        `method` is a Web API method (`chat.postMessage`) or `response_url` for the next `n` posts
+        to any response_url (refused posts do not count against its five uses).
+        """
         self._rate_limits[method].extend([retry_after] * n)
 
     def new_response_url(self) -> str:
@@ -527,6 +535,14 @@ class FakeSlack:
             payload = await request.json()
         except ValueError:
             return web.json_response(_error("invalid_json"), status=400)
+        limited = self._rate_limits.get(RESPONSE_URL)
+        if limited:
+            retry_after = limited.popleft()
+            self.limited_responses.append((token, payload))
+            await self._notify()
+            return web.json_response(
+                _error("rate_limited"), status=429, headers={"Retry-After": str(retry_after)}
+            )
         if not isinstance(payload, dict):
             return web.json_response(_error("invalid_payload"), status=400)
         accepted = self.responses.get(token)

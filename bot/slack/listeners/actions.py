@@ -53,10 +53,16 @@ async def handle_share(
             )
             return
         team_id = (body.get("team") or {}).get("id") or ""
-        userid = await services.identity.resolve(team_id, user_id)
-        if userid is None:
-            await services.responder.send(response_url, render_text(t("share_expired", locale)))
+        try:
+            userid = await services.identity.resolve(team_id, user_id)
+            if userid is None:
+                await services.responder.send(response_url, render_text(t("share_expired", locale)))
+                return
+            results = await services.lookup.lookup_many(request.refs, userid)
+        except Exception:
+            # The button was acknowledged: without this line the click would seem ignored.
+            log.exception("sharing for %s failed", user_id)
+            await services.responder.send(response_url, render_text(t("error_generic", locale)))
             return
-        results = await services.lookup.lookup_many(request.refs, userid)
         messages = render_shared(results, locale=locale, shared_by=user_id)
         await services.responder.send_all(response_url, messages, response_type="in_channel")

@@ -40,7 +40,7 @@ async def handle_replays(ack: AsyncAck, command: dict[str, Any], context: AsyncB
                 channel_id=command.get("channel_id") or "",
                 locale=locale,
             )
-            messages = await answer(parsed, caller, services, shareable=True)
+            messages = (await answer(parsed, caller, services, shareable=True)).messages
         except Exception:
             log.exception("/replays failed for %s", user_id)
             messages = [render_text(t("error_generic", locale))]
