@@ -87,6 +87,11 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Something went wrong on my side. Please try again in a minute.",
         "我这边出了点问题，请稍后再试。",
     ),
+    "overloaded": (
+        "I'm answering a lot of requests right now and couldn't take yours. "
+        "Please try again in a minute.",
+        "我现在正在处理大量请求，暂时无法处理你的请求。请一分钟后再试。",
+    ),
     # --- how a meeting reference is named in sentences
     "ref_code": ("meeting {code}", "会议 {code}"),
     "ref_id": ("meeting ID {meeting_id}", "会议 ID {meeting_id}"),

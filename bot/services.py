@@ -25,9 +25,16 @@ from bot.store import Store
 
 
 class InFlight:
-    """Counts work that must finish before shutdown (look-ups answered after the ack)."""
+    """Counts work that must finish before shutdown (look-ups answered after the ack).
 
-    def __init__(self) -> None:
+    `full` says when `limit` pieces of work are under way: past that, a new command is turned away
+    with a "busy" answer in its acknowledgement rather than queued behind the others, because a
+    queue that grows without end delays every answer and, once acknowledgements slow down, makes
+    Slack show its own failure to everybody.
+    """
+
+    def __init__(self, limit: int = 1_000) -> None:
+        self.limit = limit
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -35,6 +42,10 @@ class InFlight:
     @property
     def count(self) -> int:
         return self._count
+
+    @property
+    def full(self) -> bool:
+        return self._count >= self.limit
 
     @contextlib.asynccontextmanager
     async def track(self) -> AsyncIterator[None]:

@@ -75,7 +75,8 @@ class DigestTiming:
     max_interval: float = 1800.0
     lease: float = 300.0
     poll: float = 1.0
-    batch: int = 10
+    #: jobs processed at once by one instance (each mostly waits on Tencent and Slack)
+    concurrency: int = 20
 
     def next_look(self, attempts: int) -> float:
         """Seconds until the next look-up: the initial delay, doubling, capped."""
@@ -171,14 +172,28 @@ class Digests:
         return created
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Claim and process due jobs until `stop` is set; a failing round is logged and retried."""
+        """Process due jobs, up to `concurrency` at a time, until `stop` is set; jobs under way
+        then finish (their leases would otherwise hold them for `lease` seconds).
+
+        A job is claimed as soon as a slot is free, not once a whole batch is done, so one slow
+        meeting never holds up the others. A failing round is logged and retried.
+        """
+        running: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            # Cleared before the round: a job enqueued while it runs wakes the next wait at once.
+            # Cleared before the round: a job enqueued (or finished) meanwhile wakes the wait at once.
             self._wake.clear()
+            free = self._timing.concurrency - len(running)
             pause = self._timing.poll
             try:
-                claimed = await self.run_once()
-                pause = 0.0 if claimed >= self._timing.batch else await self._until_next_due()
+                if free > 0:
+                    claimed = await self._claim(free)
+                    for job in claimed:
+                        task = asyncio.create_task(self._process(job))
+                        running.add(task)
+                        task.add_done_callback(self._job_done(running))
+                    if len(claimed) < free:
+                        pause = await self._until_next_due()
+                # else (or all slots now taken): wait for a slot; a finishing job wakes us
             except Exception:
                 log.exception("digest round failed; trying again shortly")
             if pause <= 0:
@@ -187,6 +202,18 @@ class Digests:
             await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
             for waiter in waiters:
                 waiter.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    def _job_done(self, running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+        def done(task: asyncio.Task[None]) -> None:
+            running.discard(task)
+            self._wake.set()  # a slot is free
+            if not task.cancelled() and (error := task.exception()) is not None:
+                # Its lease runs out and another round (here or elsewhere) takes the job again.
+                log.error("digest job crashed: %r", error)
+
+        return done
 
     async def _until_next_due(self) -> float:
         """Seconds to sleep: until this database's next job falls due, at most `poll` (jobs that
@@ -197,15 +224,13 @@ class Digests:
         # A floor, so that a job due "now" but leased elsewhere cannot make the loop spin.
         return min(max((due - self._clock()).total_seconds(), 0.01), self._timing.poll)
 
-    async def run_once(self) -> int:
-        jobs = await self._store.claim_due_digests(
+    async def _claim(self, limit: int) -> list[DigestJob]:
+        return await self._store.claim_due_digests(
             worker_id=self._worker_id,
             now=self._clock(),
             lease_seconds=self._timing.lease,
-            limit=self._timing.batch,
+            limit=limit,
         )
-        await asyncio.gather(*(self._process(job) for job in jobs))
-        return len(jobs)
 
     async def recipients(self, job: DigestJob) -> list[Recipient]:
         found: dict[str, Recipient] = {}

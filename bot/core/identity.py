@@ -2,7 +2,9 @@
 
 Resolution, in order: the stored link; else the Tencent user whose email equals the Slack profile email
 (from a cached copy of the enterprise directory), which is then stored so the next command costs no
-directory or Slack call; else not linked. Nobody may link themselves to another person's userid: a
+directory or Slack call; else not linked. A found link is kept in memory for `link_ttl` seconds (15 by
+default) so that the hot path of a look-up reads no database: this instance's own link changes take
+effect at once, another instance's within that time. Nobody may link themselves to another person's userid: a
 self-link is accepted only when the Tencent user's email equals the caller's Slack email, because the
 replay endpoints answer whoever the userid is and a wrong link would show that person's replays.
 """
@@ -142,6 +144,44 @@ class LinkChange:
     userid: str | None = None
 
 
+class _LinkCache:
+    """Recently read links, by (team, Slack user), each trusted for `ttl` seconds; at most
+    `max_entries` (the oldest read goes first), so memory stays flat however many people ask.
+
+    A read that overlapped a change must not put the old link back: `put` takes the `version` seen
+    before the database read and is ignored when any link changed since.
+    """
+
+    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float]) -> None:
+        self._ttl = ttl
+        self._max_entries = max_entries
+        self._clock = clock
+        self._links: dict[tuple[str, str], tuple[float, str]] = {}
+        self.version = 0
+
+    def get(self, key: tuple[str, str]) -> str | None:
+        entry = self._links.get(key)
+        if entry is None:
+            return None
+        expires, userid = entry
+        if self._clock() >= expires:
+            del self._links[key]
+            return None
+        return userid
+
+    def put(self, key: tuple[str, str], userid: str, version: int) -> None:
+        if version != self.version:
+            return
+        self._links.pop(key, None)
+        if len(self._links) >= self._max_entries:
+            del self._links[next(iter(self._links))]
+        self._links[key] = (self._clock() + self._ttl, userid)
+
+    def forget(self, key: tuple[str, str]) -> None:
+        self.version += 1
+        self._links.pop(key, None)
+
+
 class Identity:
     def __init__(
         self,
@@ -152,6 +192,9 @@ class Identity:
         operator_id: str | None,
         admins: frozenset[str],
         directory: TencentDirectory | None = None,
+        link_ttl: float = 15.0,
+        max_cached_links: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
         self._emails = emails
@@ -159,6 +202,7 @@ class Identity:
         self._operator_id = operator_id
         self._admins = admins
         self._directory = directory
+        self._links = _LinkCache(link_ttl, max_cached_links, clock)
 
     def is_admin(self, slack_user_id: str) -> bool:
         return slack_user_id in self._admins
@@ -172,8 +216,14 @@ class Identity:
         Raises TencentMeetingError when only Tencent's directory could tell and it cannot be read
         now: "you are not linked" would send the person off to link themselves for nothing.
         """
+        key = (team_id, slack_user_id)
+        cached = self._links.get(key)
+        if cached is not None:
+            return cached
+        version = self._links.version
         link = await self._store.get_link(team_id, slack_user_id)
         if link is not None:
+            self._links.put(key, link.tencent_userid, version)
             return link.tencent_userid
         if self._directory is None:
             return None
@@ -183,9 +233,7 @@ class Identity:
         user = await self._directory.find_by_email(email)
         if user is None:
             return None
-        await self._store.save_link(
-            team_id, slack_user_id, user.userid, method=EMAIL_MATCH, linked_by=slack_user_id
-        )
+        await self._save(team_id, slack_user_id, user.userid, EMAIL_MATCH, slack_user_id)
         log.info("linked %s to %s by email match", slack_user_id, user.userid)
         return user.userid
 
@@ -214,9 +262,7 @@ class Identity:
             # Another Slack account already speaks for this userid; only an admin may move it.
             log.warning("refused self-link of %s to %s: already linked", slack_user_id, userid)
             return LinkChange(LinkOutcome.TAKEN, slack_user_id, userid)
-        await self._store.save_link(
-            team_id, slack_user_id, userid, method=SELF_VERIFIED, linked_by=slack_user_id
-        )
+        await self._save(team_id, slack_user_id, userid, SELF_VERIFIED, slack_user_id)
         log.info("%s linked themselves to %s (email verified)", slack_user_id, userid)
         return LinkChange(LinkOutcome.LINKED, slack_user_id, userid)
 
@@ -224,7 +270,7 @@ class Identity:
         if not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to link %s to %s", actor, target, userid)
             return LinkChange(LinkOutcome.NOT_ADMIN, target, userid)
-        await self._store.save_link(team_id, target, userid, method=ADMIN, linked_by=actor)
+        await self._save(team_id, target, userid, ADMIN, actor)
         log.info("admin %s linked %s to %s", actor, target, userid)
         return LinkChange(LinkOutcome.LINKED, target, userid)
 
@@ -233,9 +279,18 @@ class Identity:
         if target != actor and not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to unlink %s", actor, target)
             return LinkChange(LinkOutcome.NOT_ADMIN, target)
+        self._links.forget((team_id, target))
         removed = await self._store.delete_link(team_id, target)
+        self._links.forget((team_id, target))
         if removed is None:
             log.info("%s asked to unlink %s, who was not linked", actor, target)
             return LinkChange(LinkOutcome.NOTHING_TO_UNLINK, target)
         log.info("%s unlinked %s (was %s)", actor, target, removed.tencent_userid)
         return LinkChange(LinkOutcome.UNLINKED, target, removed.tencent_userid)
+
+    async def _save(
+        self, team_id: str, slack_user_id: str, userid: str, method: str, by: str
+    ) -> None:
+        self._links.forget((team_id, slack_user_id))
+        await self._store.save_link(team_id, slack_user_id, userid, method=method, linked_by=by)
+        self._links.forget((team_id, slack_user_id))

@@ -58,7 +58,9 @@ class CachePolicy:
 
     with_replays: float = 60.0
     without_replays: float = 15.0
-    max_entries: int = 10_000
+    #: the cache is for bursts and second looks within a minute, not an archive: 2,000 distinct
+    #: meetings asked about in one minute is far beyond one workspace, and memory stays flat
+    max_entries: int = 2_000
 
 
 _Key = tuple[str, str, str]

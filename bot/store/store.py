@@ -8,6 +8,7 @@ number of processes can share one PostgreSQL, or one SQLite file, without locks 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
@@ -38,8 +39,13 @@ class Store:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._insert: Callable[[sa.Table], Any] = (
-            postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        is_sqlite = engine.dialect.name == "sqlite"
+        self._insert: Callable[[sa.Table], Any] = sqlite.insert if is_sqlite else postgresql.insert
+        # SQLite lets one connection write at a time and makes the others sleep and poll for the
+        # lock (its busy handler, in steps of up to 100 ms); queueing this process's writers here
+        # hands the lock on at once. Other processes still wait through the busy timeout.
+        self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if is_sqlite else contextlib.nullcontext()
         )
 
     @classmethod
@@ -466,12 +472,12 @@ class Store:
         return rows[0] if rows else None
 
     async def _write_all(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
-        async with self._engine.begin() as connection:
+        async with self._write_turn, self._engine.begin() as connection:
             return (await connection.execute(statement)).all()
 
     async def _write(self, statement: sa.Executable) -> int:
         """Run a statement without RETURNING; returns the number of rows it touched."""
-        async with self._engine.begin() as connection:
+        async with self._write_turn, self._engine.begin() as connection:
             return (await connection.execute(statement)).rowcount
 
 

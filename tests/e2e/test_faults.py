@@ -209,9 +209,14 @@ async def test_thirty_questions_through_every_kind_of_trouble(
             )
             assert click.status == 200 and click.response_url
             [clicked] = await fake_slack.wait_for_response(click.response_url)
-            assert "Something went wrong on my side" in str(clicked)
-        for n in (14, 15, 16, 17, 18):
-            assert "Something went wrong on my side" in shown[n]
+            # What needs the database itself gets a clear error...
+            assert "Something went wrong on my side" in str(await bot.ask("whoami"))
+        # ... while a person whose link was read in the last seconds is still answered from
+        # memory: a database hiccup costs them nothing.
+        assert clicked["response_type"] == "in_channel" and button_urls(clicked)
+        for n in (14, 15, 16, 17):
+            assert replay_url(n) in shown[n]
+        assert_answered({18: shown[18]})
         assert await healthz(bot) == 200  # back as soon as the database is
         drill.asked.clear()
         await drill.all(*(drill.command(n) for n in (19, 20, 21)), drill.mention(22))

@@ -198,3 +198,28 @@ async def test_garbled_command_gets_a_clear_answer(bot: RunningBot) -> None:
     text = all_text(await bot.ask("frobnicate the meeting"))
     assert "help" in text
     assert bot.fake_tencent.calls == []
+
+
+async def test_commands_past_the_in_flight_limit_are_turned_away_at_once(bot: RunningBot) -> None:
+    await bot.ask("link tester")
+    assert bot.server.services is not None
+    bot.server.services.in_flight.limit = 2
+    bot.fake_tencent.latency = 1.0  # keeps the first two look-ups in flight for a second
+    first = await bot.command("134 185 152 43")
+    second = await bot.command("refresh 134 185 152 43")
+    calls_before = len(replay_calls(bot.fake_tencent))
+
+    turned_away = await bot.command("refresh 134 185 152 43")
+    assert turned_away.status == 200
+    assert turned_away.elapsed < 1.0
+    assert turned_away.json()["response_type"] == "ephemeral"
+    assert "try again in a minute" in turned_away.json()["text"]
+    bot.fake_tencent.latency = 0.0
+
+    # The two in flight are still answered; the third cost no Tencent call and gets no answer.
+    for reply in (first, second):
+        await bot.fake_slack.wait_for_response(reply.response_url)
+    await bot.idle()
+    assert turned_away.response_url is not None
+    assert not bot.fake_slack.responses.get(turned_away.response_url.rsplit("/", 1)[-1])
+    assert len(replay_calls(bot.fake_tencent)) == calls_before

@@ -23,6 +23,13 @@ def register(app: AsyncApp) -> None:
 async def handle_replays(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
     services = services_of(context)
     user_id = command["user_id"]
+    if services.in_flight.full:
+        log.warning("turned /replays away: %d commands already in flight", services.in_flight.count)
+        await ack(
+            text=t("overloaded", services.profiles.locale_hint(user_id)),
+            response_type="ephemeral",
+        )
+        return
     parsed = parse_command(command.get("text") or "")
     text = ack_text(parsed, services.profiles.locale_hint(user_id))
     if text is None:
