@@ -1,4 +1,6 @@
-"""Closed-loop load: N clients, each sending its next request as soon as the previous one is answered.
+"""Load shapes. Closed loop: N clients, each sending its next request as soon as the previous one is
+answered. Open loop: requests arriving at a set rate (Poisson, seeded) whatever the answers do, as
+commands from many people arrive in a real workspace.
 
 Requests that start during the warm-up, or end after the measured window, are not counted;
 throughput is the number of requests completed inside the window divided by its length.
@@ -14,6 +16,7 @@ import asyncio
 import contextlib
 import gc
 import math
+import random
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -87,6 +90,32 @@ async def closed_loop(
         measure_from = time.monotonic() + warmup
         stop = measure_from + duration
         await asyncio.gather(*(client(n, measure_from, stop) for n in range(clients)))
+    return Latencies(tuple(samples), errors, duration)
+
+
+async def open_loop(rate: float, duration: float, request: Request, *, seed: int = 7) -> Latencies:
+    """Requests arriving at `rate` per second on average for `duration` seconds; each is timed."""
+    arrivals = random.Random(seed)
+    samples: list[float] = []
+    errors = 0
+
+    async def one(number: int) -> None:
+        nonlocal errors
+        took, ok = await request(number, 0)
+        if ok:
+            samples.append(took)
+        else:
+            errors += 1
+
+    with driver_gc_paused():
+        tasks = []
+        began = time.monotonic()
+        at = 0.0
+        while at < duration:
+            await asyncio.sleep(max(0.0, began + at - time.monotonic()))
+            tasks.append(asyncio.ensure_future(one(len(tasks))))
+            at += arrivals.expovariate(rate)
+        await asyncio.gather(*tasks)
     return Latencies(tuple(samples), errors, duration)
 
 

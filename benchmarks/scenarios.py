@@ -31,13 +31,17 @@ from benchmarks.harness import (
     slack_user,
     tencent_user,
 )
-from benchmarks.load import Latencies, bounded, burst, closed_loop, percentile
+from benchmarks.load import Latencies, bounded, burst, closed_loop, open_loop, percentile
 from bot.core.lookup import CachePolicy
 from tests.fakes.tencent import FakeTencent
 from tests.fakes.tencent_webhook import meeting_end_event, signed_delivery
 
 REPLAYS_PATH = "live_play/replays"
+#: what the bot's ack says when it turns a command away (its in-flight limit is reached)
+BUSY_ACK = "couldn't take yours"
 ANSWER_TIMEOUT = 60.0
+#: DIGEST_DELAY_SECONDS's default
+PRODUCTION_DELAY = 120.0
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,11 @@ class AckRun:
         return sum(self.answers.values())
 
     @property
+    def lost(self) -> int:
+        """Commands that got neither their replays nor a clear 'busy, try again' in the ack."""
+        return self.commands - self.answers["replays"] - self.answers["busy"]
+
+    @property
     def answered_ok(self) -> float:
         return self.answers["replays"] / self.commands if self.commands else math.nan
 
@@ -150,6 +159,7 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
     users = rig.users
     hot: list[Meeting] = [rig.world.new_meeting(owner=i) for i in range(users)]
     urls: list[str] = []
+    turned_away: list[str] = []
 
     async def request(client: int, sequence: int) -> tuple[float, bool]:
         user = client % users
@@ -159,13 +169,17 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
             text, user_id=slack_user(user), channel_id=channel_of(user)
         )
         assert reply.response_url is not None
-        urls.append(reply.response_url)
+        if BUSY_ACK in reply.text:
+            turned_away.append(reply.response_url)
+        else:
+            urls.append(reply.response_url)
         return reply.elapsed, reply.status == 200
 
     runs = []
     for clients in profile.concurrencies:
         await rig.wait_idle()
         urls.clear()
+        turned_away.clear()
         meter = rig.cpu_meter()
         began = time.monotonic()
         latencies = await closed_loop(
@@ -174,11 +188,75 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
         cpu = meter.read()
         drained = await rig.wait_idle() - began if rig.kind == "bot" else math.nan
         answers = Counter(fake.answer_of(url) for url in urls) if rig.kind == "bot" else Counter()
+        # A command turned away in its ack must get nothing more on its response_url.
+        answers["busy"] = sum(fake.answer_of(url) == "none" for url in turned_away)
+        answers["busy_then_answered"] = len(turned_away) - answers["busy"]
         per_command = 1000 * meter.read().server_seconds / max(len(urls), 1)
         runs.append(
             AckRun(rig.kind, workload, clients, latencies, cpu, answers, drained, per_command)
         )
     return runs
+
+
+#: commands per second in the open-loop runs: a busy workspace's peak, and five times that
+OPEN_RATES = (20.0, 100.0)
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    rate: float
+    latencies: Latencies
+    cpu: CpuWindow
+
+
+async def _open_runs(rig: Rig, profile: Profile) -> list[OpenRun]:
+    """Commands arriving at each of OPEN_RATES, every one about a new meeting (a Tencent call)."""
+    assert rig.sender is not None
+    sender = rig.sender
+
+    async def request(number: int, _: int) -> tuple[float, bool]:
+        user = number % rig.users
+        meeting = rig.world.new_meeting(owner=user)
+        reply = await sender.slash_command(
+            meeting.meeting_id, user_id=slack_user(user), channel_id=channel_of(user)
+        )
+        return reply.elapsed, reply.status == 200
+
+    runs = []
+    for rate in OPEN_RATES:
+        await rig.wait_idle()
+        meter = rig.cpu_meter()
+        latencies = await open_loop(rate, profile.duration, request)
+        runs.append(OpenRun(rate, latencies, meter.read()))
+    return runs
+
+
+def _open_table(bare: list[OpenRun], bot: list[OpenRun], profile: Profile) -> Table:
+    rows = []
+    for base, run in zip(bare, bot, strict=True):
+        for app, r in (("bare Bolt", base), ("bot (new)", run)):
+            rows.append(
+                [
+                    f"{r.rate:g}",
+                    app,
+                    ms(r.latencies.p(50)),
+                    ms(r.latencies.p(99)),
+                    f"{r.latencies.p(99) / base.latencies.p(99):.2f}",
+                    f"{r.cpu.server:.0f}%",
+                    str(r.latencies.count),
+                ]
+            )
+    return Table(
+        "1c. `/replays` acknowledgement, open loop (commands arrive at a set rate, as from many "
+        "people; every command a new meeting, so a Tencent call and an answer follow each ack)",
+        ["commands/s", "app", "ack p50 ms", "ack p99 ms", "p99 vs bare", "server CPU", "commands"],
+        rows,
+        [
+            f"Poisson arrivals for {profile.duration:g} s per rate. Not one of the issue's goals: "
+            "it shows the acknowledgement at the rates a workspace produces, where the work after "
+            "each ack does not saturate the core as it does in the closed loop above."
+        ],
+    )
 
 
 def _ack_limit(run: AckRun, base: AckRun) -> str:
@@ -198,11 +276,13 @@ def _ack_limit(run: AckRun, base: AckRun) -> str:
 async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
     async with Rig("bare", workdir) as rig:
         bare = await _ack_runs(rig, "repeat", profile)
+        bare_open = await _open_runs(rig, profile)
     async with Rig("bot", workdir) as rig:
         assert rig.server is not None
         rss_before = rig.server.rss_kib()
         repeat = await _ack_runs(rig, "repeat", profile)
         new = await _ack_runs(rig, "new", profile)
+        bot_open = await _open_runs(rig, profile)
         rss_after = rig.server.rss_kib()
         refused = len(rig.fake_slack.rejected) + len(rig.fake_slack.refused_responses)
 
@@ -223,6 +303,7 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
             f"{run.cpu.driver:.0f}%",
             f"{run.cpu_per_command:.2f}",
             f"{run.answered_ok:.0%} of {run.commands}" if bot else "—",
+            f"{run.answers['busy']}" if bot else "—",
             f"{run.drained:.1f}" if bot else "—",
         ]
 
@@ -245,23 +326,18 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
                 )
             )
     every = [*repeat, *new]
-    failed = sum(run.commands - run.answers["replays"] for run in every)
+    lost = sum(run.lost for run in every)
     total = sum(run.commands for run in every)
+    busy = sum(run.answers["busy"] for run in every)
     goals.append(
         Goal(
-            "1b. every acknowledged command of measurement 1 answered with its replays",
-            ", ".join(
-                f"{run.workload} × {run.clients}: {run.answers['replays']}/{run.commands}"
-                for run in every
-                if run.answers["replays"] < run.commands
-            )
-            or f"{total}/{total}",
-            failed == 0,
+            "1b. every acknowledged command of measurement 1 answered: its replays, or (past "
+            "1,000 in flight) 'busy, try again' in the ack",
+            f"{total - lost}/{total} ({busy} turned away)",
+            lost == 0,
             ""
-            if failed == 0
-            else "overload: nothing bounds the work admitted after the ack, so the backlog's "
-            "Tencent calls queue for the HTTP pool's 100 connections per host past their 4 s "
-            "attempt timeout (and its DB reads for the 15 pooled connections, 30 s timeout)",
+            if lost == 0
+            else ", ".join(f"{run.workload} × {run.clients}: {run.lost} lost" for run in every),
         )
     )
     table = Table(
@@ -279,6 +355,7 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
             "driver CPU",
             "server CPU ms/command",
             "answered with replays",
+            "turned away (busy)",
             "all answered after (s)",
         ],
         rows,
@@ -289,12 +366,14 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
             "Tencent call, 300 ms, after the ack). Server CPU: % of the one core the server is "
             "pinned to; CPU ms/command includes the work after the ack (until the backlog "
             "drained). 'All answered after': from the start of the run until the bot had "
-            "posted the last response_url answer (its backlog drained).",
+            "posted the last response_url answer (its backlog drained). 'Turned away': commands "
+            "acknowledged with 'busy, try again in a minute' because 1,000 were already in "
+            "flight (nothing more is posted for them).",
             f"Bot RSS {rss_before / 1024:.0f} MiB before these runs, {rss_after / 1024:.0f} MiB "
             f"after. Slack refused {refused} response_url posts.",
         ],
     )
-    return Outcome([table], goals)
+    return Outcome([table, _open_table(bare_open, bot_open, profile)], goals)
 
 
 # --- 2. answer time ---------------------------------------------------------------------------
@@ -546,14 +625,19 @@ async def webhooks(
         # the same bot, idle again: a trickle of deliveries (their digests are not waited for)
         more = [rig.world.new_meeting(owner=i % creators) for i in range(200)]
         trickle_phase = await _deliver_all(rig, "trickle", more, 5)
-    p50 = percentile(burst_phase.answer_times, 50)
+    # As deployed: DIGEST_DELAY_SECONDS at its default, so the digests come after the burst.
+    async with Rig(
+        "bot", workdir, users=creators, subscribe_channels=True, digest_delay=PRODUCTION_DELAY
+    ) as rig:
+        meetings = [rig.world.new_meeting(owner=i % creators) for i in range(events)]
+        deployed_phase = await _deliver_all(rig, "burst, default delay", meetings, concurrency)
     p99 = percentile(burst_phase.answer_times, 99)
     done = states.get("posted", 0)
     ok_answer = p99 <= 0.1 and burst_phase.statuses.get(200, 0) == events
     pacing_floor = max(per_channel.values(), default=1) - 1  # seconds at 1 msg/s per channel
     answers = Table(
         f"4a. meeting.end webhook answers ({creators} creators, each with a subscribed channel "
-        "and digest DMs on; DIGEST_DELAY_SECONDS=0.05, so the digest worker runs during the burst)",
+        "and digest DMs on)",
         [
             "phase",
             "events",
@@ -565,8 +649,14 @@ async def webhooks(
             "CPU ms/event",
             "HTTP statuses",
         ],
-        [burst_phase.row(), trickle_phase.row()],
-        ["The trickle runs after the burst's digests are done."],
+        [burst_phase.row(), trickle_phase.row(), deployed_phase.row()],
+        [
+            "`burst` and `trickle`: DIGEST_DELAY_SECONDS=0.05, so the digest worker looks up and "
+            "posts while the events arrive (the harsh case); the trickle runs after the burst's "
+            "digests are done. `burst, default delay`: a fresh bot with DIGEST_DELAY_SECONDS at "
+            f"its default ({PRODUCTION_DELAY:g} s), as deployed, so the burst is answered before "
+            "any digest work starts.",
+        ],
     )
     digests = Table(
         f"4b. Digests of the {events} meetings",
@@ -593,21 +683,28 @@ async def webhooks(
             "≥ 200 s at the default 300/min).",
         ],
     )
+    deployed_p99 = percentile(deployed_phase.answer_times, 99)
+    ok_deployed = deployed_p99 <= 0.1 and deployed_phase.statuses.get(200, 0) == events
     if ok_answer:
         limit = ""
-    elif p99 > 3 * p50:
+    elif burst_phase.cpu.server >= 85:
         limit = (
-            f"a long tail (p99 {p99 / p50:.0f}× p50): writes waiting for SQLite's write lock "
-            "(its busy handler sleeps in growing steps); CPU "
-            f"{burst_phase.cpu.server:.0f}% at {1000 * burst_phase.cpu.server_seconds / events:.1f}"
-            " ms per event"
+            f"the bot's core is saturated ({burst_phase.cpu.server:.0f}%): the digest worker's "
+            "look-ups, posts and SQLite writes share its one event loop with the webhook"
         )
     else:
         limit = limit_from_cpu(burst_phase.cpu)
     goals = [
         Goal(
-            f"4a. webhook answer p99 ≤ 100 ms ({events} events, {concurrency} concurrent)",
-            f"p99 {ms(p99)} ms (trickle of 5 concurrent: "
+            f"4a. webhook answer p99 ≤ 100 ms ({events} events, {concurrency} concurrent), "
+            f"as deployed (DIGEST_DELAY_SECONDS={PRODUCTION_DELAY:g})",
+            f"p99 {ms(deployed_p99)} ms",
+            ok_deployed,
+            "" if ok_deployed else limit_from_cpu(deployed_phase.cpu),
+        ),
+        Goal(
+            "4a. the same with the digest worker busy during the burst (DIGEST_DELAY_SECONDS=0.05)",
+            f"p99 {ms(p99)} ms (then a trickle of 5 concurrent: "
             f"{ms(percentile(trickle_phase.answer_times, 99))} ms)",
             ok_answer,
             limit,

@@ -27,11 +27,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, Protocol
 
+from bot.core.group_commit import GroupCommit
 from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.parsing import MeetingRef
 from bot.meeting.models import LiveReplay, MeetingReplays
-from bot.store import DigestJob, Store
+from bot.store import DigestJob, NewDigest, Store
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class DigestTiming:
     lease: float = 300.0
     poll: float = 1.0
     #: jobs processed at once by one instance (each mostly waits on Tencent and Slack)
-    concurrency: int = 20
+    concurrency: int = 10
 
     def next_look(self, attempts: int) -> float:
         """Seconds until the next look-up: the initial delay, doubling, capped."""
@@ -117,6 +118,10 @@ class Digests:
         self._worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self._clock = clock
         self._wake = asyncio.Event()
+        #: when the worker plans to look for due jobs next, unless woken (None: it is looking now)
+        self._next_round: datetime | None = None
+        # A burst of meeting.end deliveries shares transactions instead of queueing for one each.
+        self._intake = GroupCommit(store.enqueue_digests)
 
     async def meeting_ended(
         self,
@@ -133,18 +138,15 @@ class Digests:
         `occurrence_key` is equal for redeliveries of one end and differs between occurrences of a
         recurring meeting (`EndedMeeting.dedupe_key`).
         """
-        created = await self._store.enqueue_digest(
-            occurrence_key=occurrence_key,
-            meeting_id=meeting_id,
-            meeting_code=meeting_code,
-            subject=subject,
-            creator_userid=creator_userid,
-            team_id=team_id,
-            due_at=self._clock() + timedelta(seconds=self._timing.delay),
+        due_at = self._clock() + timedelta(seconds=self._timing.delay)
+        created = await self._intake.submit(
+            NewDigest(
+                occurrence_key, meeting_id, meeting_code, subject, creator_userid, team_id, due_at
+            )
         )
         if created:
             log.info("digest job created for meeting %s (creator %s)", meeting_id, creator_userid)
-            self._wake.set()
+            self._wake_for(due_at)
         return created
 
     async def replays_appeared(
@@ -165,11 +167,17 @@ class Digests:
             subject=subject,
             creator_userid=creator_userid,
             team_id=None,
-            due_at=self._clock(),
+            due_at=(due_at := self._clock()),
         )
         if created:
-            self._wake.set()
+            self._wake_for(due_at)
         return created
+
+    def _wake_for(self, due_at: datetime) -> None:
+        # Only when the job falls due before the worker's next round anyway: during a burst of
+        # meeting.end events (due minutes later) a round per event would be wasted queries.
+        if self._next_round is None or due_at < self._next_round:
+            self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Process due jobs, up to `concurrency` at a time, until `stop` is set; jobs under way
@@ -198,10 +206,12 @@ class Digests:
                 log.exception("digest round failed; trying again shortly")
             if pause <= 0:
                 continue
+            self._next_round = self._clock() + timedelta(seconds=pause)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
             for waiter in waiters:
                 waiter.cancel()
+            self._next_round = None
         if running:
             await asyncio.gather(*running, return_exceptions=True)
 

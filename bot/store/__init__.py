@@ -1,6 +1,6 @@
 """Durable state shared by every instance of the bot: SQLite or PostgreSQL via SQLAlchemy."""
 
-from bot.store.records import DigestJob, Link, Subscription
+from bot.store.records import DigestJob, Link, NewDigest, Subscription
 from bot.store.store import Store
 
-__all__ = ["DigestJob", "Link", "Store", "Subscription"]
+__all__ = ["DigestJob", "Link", "NewDigest", "Store", "Subscription"]

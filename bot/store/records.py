@@ -14,6 +14,19 @@ SKIPPED = "skipped"
 
 
 @dataclass(frozen=True, slots=True)
+class NewDigest:
+    """A digest job to create: one ended occurrence of a meeting, first due at `due_at`."""
+
+    occurrence_key: str
+    meeting_id: str
+    meeting_code: str
+    subject: str
+    creator_userid: str
+    team_id: str | None
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class Link:
     """A Slack user's Tencent Meeting userid, and how we came to trust it.
 

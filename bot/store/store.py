@@ -22,7 +22,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.store import tables as t
 from bot.store.engine import open_engine
 from bot.store.migrate import upgrade
-from bot.store.records import DIGEST_OUTCOMES, SKIPPED, DigestJob, Link, Subscription
+from bot.store.records import (
+    DIGEST_OUTCOMES,
+    SKIPPED,
+    DigestJob,
+    Link,
+    NewDigest,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
 
@@ -273,24 +280,46 @@ class Store:
     ) -> bool:
         """Create the digest job of one occurrence of a meeting; False (and no change) if a job
         with this `occurrence_key` exists already, in any process."""
+        job = NewDigest(
+            occurrence_key, meeting_id, meeting_code, subject, creator_userid, team_id, due_at
+        )
+        [created] = await self.enqueue_digests([job])
+        return created
+
+    async def enqueue_digests(self, jobs: Sequence[NewDigest]) -> list[bool]:
+        """Create several digest jobs in one transaction; for each, whether it was created (False
+        when a job with its `occurrence_key` existed, or came earlier in `jobs`)."""
+        if not jobs:
+            return []
+        now = _utcnow()
         statement = (
             self._insert(t.digest_jobs)
             .values(
-                occurrence_key=occurrence_key,
-                meeting_id=meeting_id,
-                meeting_code=meeting_code,
-                subject=subject,
-                creator_userid=creator_userid,
-                team_id=team_id,
-                state="pending",
-                attempts=0,
-                created_at=_utcnow(),
-                due_at=due_at,
+                [
+                    {
+                        "occurrence_key": job.occurrence_key,
+                        "meeting_id": job.meeting_id,
+                        "meeting_code": job.meeting_code,
+                        "subject": job.subject,
+                        "creator_userid": job.creator_userid,
+                        "team_id": job.team_id,
+                        "state": "pending",
+                        "attempts": 0,
+                        "created_at": now,
+                        "due_at": job.due_at,
+                    }
+                    for job in jobs
+                ]
             )
             .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])
-            .returning(t.digest_jobs.c.id)
+            .returning(t.digest_jobs.c.occurrence_key)
         )
-        return await self._write_one(statement) is not None
+        created = {row.occurrence_key for row in await self._write_all(statement)}
+        answers = []
+        for job in jobs:
+            answers.append(job.occurrence_key in created)
+            created.discard(job.occurrence_key)  # a repeat later in `jobs` was not created
+        return answers
 
     async def record_known_replays(
         self,
