@@ -191,7 +191,7 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
         # A command turned away in its ack must get nothing more on its response_url.
         answers["busy"] = sum(fake.answer_of(url) == "none" for url in turned_away)
         answers["busy_then_answered"] = len(turned_away) - answers["busy"]
-        per_command = 1000 * meter.read().server_seconds / max(len(urls), 1)
+        per_command = 1000 * meter.read().server_seconds / max(len(urls) + len(turned_away), 1)
         runs.append(
             AckRun(rig.kind, workload, clients, latencies, cpu, answers, drained, per_command)
         )

@@ -55,29 +55,28 @@ async def _serve_bare(config: dict[str, Any], stop: asyncio.Event) -> None:
     await runner.cleanup()
 
 
-async def _serve_bot(config: dict[str, Any], stop: asyncio.Event) -> None:
+async def _serve_bot(config: dict[str, Any]) -> None:
     from bot.app import BotServer
     from bot.config import load_settings
     from bot.logs import configure_logging
 
     settings = load_settings(env_file=None, **config["settings"])
     configure_logging(settings.log_level, settings.secrets)
-    server = BotServer(settings, host="127.0.0.1")
-    port = await server.start()
-    print(f"READY {port}", flush=True)
-    await stop.wait()
-    await server.stop(drain_timeout=5)
+    # As `python -m bot` serves: until SIGTERM, then a graceful stop.
+    await BotServer(settings, host="127.0.0.1").serve_forever(
+        on_ready=lambda port: print(f"READY {port}", flush=True)
+    )
 
 
 async def main(config: dict[str, Any]) -> None:
+    if config["kind"] != "bare":
+        await _serve_bot(config)
+        return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    if config["kind"] == "bare":
-        await _serve_bare(config, stop)
-    else:
-        await _serve_bot(config, stop)
+    await _serve_bare(config, stop)
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ the sessions and the database.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import socket
+from collections.abc import Callable
 
 import aiohttp
 from aiohttp import web
@@ -42,6 +44,11 @@ from bot.store import Store
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
+
+#: Python's default (700, 10, 10) runs a collection every few requests here (each request
+#: allocates thousands of objects); one in 20,000 allocations cut the collector's pauses over 5 ms
+#: from 60 to 16 in the acknowledgement benchmark, and the 100 commands/s p99 with them.
+GC_THRESHOLDS = (20_000, 20, 10)
 
 
 def build_http_session() -> aiohttp.ClientSession:
@@ -188,12 +195,19 @@ class BotServer:
             await self.services.store.close()
         log.info("stopped")
 
-    async def serve_forever(self) -> None:
+    async def serve_forever(self, on_ready: Callable[[int], None] | None = None) -> None:
+        """Serve until SIGINT or SIGTERM, as the process's one server; `on_ready` gets the port."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        await self.start()
+        port = await self.start()
+        # The start-up heap (modules, models, the SQLAlchemy and Bolt machinery) lives as long as
+        # the process: frozen, the cyclic collector stops walking it. See GC_THRESHOLDS too.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
+        if on_ready is not None:
+            on_ready(port)
         try:
             await stop.wait()
         finally:
