@@ -45,11 +45,6 @@ from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
 
-#: Python's default (700, 10, 10) runs a collection every few requests here (each request
-#: allocates thousands of objects); one in 20,000 allocations cut the collector's pauses over 5 ms
-#: from 60 to 16 in the acknowledgement benchmark, and the 100 commands/s p99 with them.
-GC_THRESHOLDS = (20_000, 20, 10)
-
 
 def build_http_session() -> aiohttp.ClientSession:
     # One keep-alive pool for Slack, Tencent and response_url alike. No per-host cap: nearly every
@@ -203,9 +198,10 @@ class BotServer:
             loop.add_signal_handler(signum, stop.set)
         port = await self.start()
         # The start-up heap (modules, models, the SQLAlchemy and Bolt machinery) lives as long as
-        # the process: frozen, the cyclic collector stops walking it. See GC_THRESHOLDS too.
+        # the process: frozen, the cyclic collector's full passes stop walking it. (Raising the
+        # collection thresholds too was measured and left alone: it saved CPU under saturation
+        # but made single pauses long enough to show in the acknowledgement p99.)
         gc.freeze()
-        gc.set_threshold(*GC_THRESHOLDS)
         if on_ready is not None:
             on_ready(port)
         try:
