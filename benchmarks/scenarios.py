@@ -33,12 +33,13 @@ from benchmarks.harness import (
 )
 from benchmarks.load import Latencies, bounded, burst, closed_loop, open_loop, percentile
 from bot.core.lookup import CachePolicy
+from bot.i18n import t
 from tests.fakes.tencent import FakeTencent
 from tests.fakes.tencent_webhook import meeting_end_event, signed_delivery
 
 REPLAYS_PATH = "live_play/replays"
 #: what the bot's ack says when it turns a command away (its in-flight limit is reached)
-BUSY_ACK = "couldn't take yours"
+BUSY_ACK = t("overloaded", "en")
 ANSWER_TIMEOUT = 60.0
 #: DIGEST_DELAY_SECONDS's default
 PRODUCTION_DELAY = 120.0

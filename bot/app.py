@@ -48,8 +48,8 @@ log = logging.getLogger(__name__)
 
 def build_http_session() -> aiohttp.ClientSession:
     # One keep-alive pool for Slack, Tencent and response_url alike. No per-host cap: nearly every
-    # call goes to one of two hosts, and a cap below the look-ups in flight (1,000 at most, see
-    # InFlight) would queue Tencent calls behind each other at 300 ms apiece.
+    # call goes to one of two hosts (Slack's, for posts and response_url answers, takes most), and
+    # the work in flight is bounded already (InFlight, and the Tencent call budget).
     connector = aiohttp.TCPConnector(limit=1_000, limit_per_host=0, keepalive_timeout=30)
     return aiohttp.ClientSession(connector=connector)
 
@@ -152,7 +152,9 @@ class BotServer:
                 self.bolt, self.settings.slack_app_token.get_secret_value()
             )
             await self._socket_mode.connect_async()
-        self._worker = asyncio.create_task(services.digests.run(self._stop_worker))
+        self._worker = asyncio.create_task(
+            services.digests.run(self._stop_worker), name="digest worker"
+        )
         if self.settings.tencent_webhook_token is None:
             # No webhook, so no meeting.end will come: watch the subscribed codes instead.
             poller = ReplayPoller(
@@ -162,7 +164,7 @@ class BotServer:
                 delay=self.settings.digest_delay_seconds,
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
             )
-            self._poller = asyncio.create_task(poller.run(self._stop_worker))
+            self._poller = asyncio.create_task(poller.run(self._stop_worker), name="replay poller")
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"
         log.info("serving on port %s (%s)", self.port, mode)
         return self.port
@@ -179,13 +181,25 @@ class BotServer:
             # work they started after the ack is drained below. `shutdown()` alone only runs hooks.
             await self._runner.cleanup()
         self._stop_worker.set()
-        if self._worker is not None:
-            await self._worker
-        if self._poller is not None:
-            await self._poller
         if self.services is not None:
-            if not await self.services.in_flight.drain(drain_timeout):
+            # Digests under way and answers owed to people finish together, within the timeout;
+            # a digest cut short is taken up again when its lease runs out (deliveries made are
+            # recorded, so nobody gets it twice).
+            background = [task for task in (self._worker, self._poller) if task is not None]
+            drain = self.services.in_flight.drain(drain_timeout)
+            if background:
+                drained, _ = await asyncio.gather(
+                    drain, asyncio.wait(background, timeout=drain_timeout)
+                )
+            else:
+                drained = await drain
+            if not drained:
                 log.warning("shutdown: %d look-ups still running", self.services.in_flight.count)
+            for task in background:
+                if not task.done():
+                    log.warning("shutdown: cutting %s short", task.get_name())
+                    task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await self.services.http.close()
             await self.services.store.close()
         log.info("stopped")
@@ -201,6 +215,7 @@ class BotServer:
         # the process: frozen, the cyclic collector's full passes stop walking it. (Raising the
         # collection thresholds too was measured and left alone: it saved CPU under saturation
         # but made single pauses long enough to show in the acknowledgement p99.)
+        gc.collect()
         gc.freeze()
         if on_ready is not None:
             on_ready(port)

@@ -25,12 +25,14 @@ from bot.store import Store
 
 
 class InFlight:
-    """Counts work that must finish before shutdown (look-ups answered after the ack).
+    """Counts work that must finish before shutdown (what commands, mentions and share clicks do
+    after their ack).
 
-    `full` says when `limit` pieces of work are under way: past that, a new command is turned away
-    with a "busy" answer in its acknowledgement rather than queued behind the others, because a
-    queue that grows without end delays every answer and, once acknowledgements slow down, makes
-    Slack show its own failure to everybody.
+    `full` says when `limit` pieces of work are under way: past that, a new `/replays` look-up is
+    turned away with a "busy" answer in its acknowledgement rather than queued behind the others,
+    because a queue that grows without end delays every answer and, once acknowledgements slow
+    down, makes Slack show its own failure to everybody. Commands that need no Tencent call (help,
+    whoami, link, ...) still go through.
     """
 
     def __init__(self, limit: int = 1_000) -> None:

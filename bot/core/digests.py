@@ -32,7 +32,7 @@ from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.parsing import MeetingRef
 from bot.meeting.models import LiveReplay, MeetingReplays
-from bot.store import DigestJob, NewDigest, Store
+from bot.store import ROW_ERRORS, DigestJob, NewDigest, Store
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Digests:
         #: when the worker plans to look for due jobs next, unless woken (None: it is looking now)
         self._next_round: datetime | None = None
         # A burst of meeting.end deliveries shares transactions instead of queueing for one each.
-        self._intake = GroupCommit(store.enqueue_digests)
+        self._intake = GroupCommit(store.enqueue_digests, split_on=ROW_ERRORS)
 
     async def meeting_ended(
         self,
@@ -141,7 +141,13 @@ class Digests:
         due_at = self._clock() + timedelta(seconds=self._timing.delay)
         created = await self._intake.submit(
             NewDigest(
-                occurrence_key, meeting_id, meeting_code, subject, creator_userid, team_id, due_at
+                occurrence_key=occurrence_key,
+                meeting_id=meeting_id,
+                meeting_code=meeting_code,
+                subject=subject,
+                creator_userid=creator_userid,
+                team_id=team_id,
+                due_at=due_at,
             )
         )
         if created:
@@ -167,10 +173,10 @@ class Digests:
             subject=subject,
             creator_userid=creator_userid,
             team_id=None,
-            due_at=(due_at := self._clock()),
+            due_at=self._clock(),
         )
         if created:
-            self._wake_for(due_at)
+            self._wake.set()
         return created
 
     def _wake_for(self, due_at: datetime) -> None:
@@ -186,7 +192,7 @@ class Digests:
         A job is claimed as soon as a slot is free, not once a whole batch is done, so one slow
         meeting never holds up the others. A failing round is logged and retried.
         """
-        running: set[asyncio.Task[None]] = set()
+        running: dict[int, asyncio.Task[None]] = {}
         while not stop.is_set():
             # Cleared before the round: a job enqueued (or finished) meanwhile wakes the wait at once.
             self._wake.clear()
@@ -196,16 +202,16 @@ class Digests:
                 if free > 0:
                     claimed = await self._claim(free)
                     for job in claimed:
-                        task = asyncio.create_task(self._process(job))
-                        running.add(task)
-                        task.add_done_callback(self._job_done(running))
+                        # A job still running here whose lease ran out comes back with a fresh
+                        # lease: it is ours already, and a second run would post it twice.
+                        if job.id not in running:
+                            running[job.id] = asyncio.create_task(self._process(job))
+                            running[job.id].add_done_callback(self._job_done(running, job.id))
                     if len(claimed) < free:
                         pause = await self._until_next_due()
                 # else (or all slots now taken): wait for a slot; a finishing job wakes us
             except Exception:
                 log.exception("digest round failed; trying again shortly")
-            if pause <= 0:
-                continue
             self._next_round = self._clock() + timedelta(seconds=pause)
             waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
             await asyncio.wait(waiters, timeout=pause, return_when="FIRST_COMPLETED")
@@ -213,15 +219,17 @@ class Digests:
                 waiter.cancel()
             self._next_round = None
         if running:
-            await asyncio.gather(*running, return_exceptions=True)
+            await asyncio.gather(*running.values(), return_exceptions=True)
 
-    def _job_done(self, running: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    def _job_done(
+        self, running: dict[int, asyncio.Task[None]], job_id: int
+    ) -> Callable[[asyncio.Task[None]], None]:
         def done(task: asyncio.Task[None]) -> None:
-            running.discard(task)
+            running.pop(job_id, None)
             self._wake.set()  # a slot is free
             if not task.cancelled() and (error := task.exception()) is not None:
                 # Its lease runs out and another round (here or elsewhere) takes the job again.
-                log.error("digest job crashed: %r", error)
+                log.error("digest job %d crashed", job_id, exc_info=error)
 
         return done
 

@@ -12,9 +12,10 @@ replay endpoints answer whoever the userid is and a wrong link would show that p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
@@ -279,9 +280,8 @@ class Identity:
         if target != actor and not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to unlink %s", actor, target)
             return LinkChange(LinkOutcome.NOT_ADMIN, target)
-        self._links.forget((team_id, target))
-        removed = await self._store.delete_link(team_id, target)
-        self._links.forget((team_id, target))
+        async with self._changing(team_id, target):
+            removed = await self._store.delete_link(team_id, target)
         if removed is None:
             log.info("%s asked to unlink %s, who was not linked", actor, target)
             return LinkChange(LinkOutcome.NOTHING_TO_UNLINK, target)
@@ -291,6 +291,17 @@ class Identity:
     async def _save(
         self, team_id: str, slack_user_id: str, userid: str, method: str, by: str
     ) -> None:
-        self._links.forget((team_id, slack_user_id))
-        await self._store.save_link(team_id, slack_user_id, userid, method=method, linked_by=by)
-        self._links.forget((team_id, slack_user_id))
+        async with self._changing(team_id, slack_user_id):
+            await self._store.save_link(team_id, slack_user_id, userid, method=method, linked_by=by)
+
+    @contextlib.asynccontextmanager
+    async def _changing(self, team_id: str, slack_user_id: str) -> AsyncIterator[None]:
+        """Around a write of this link: forgotten before (no read served from memory meanwhile)
+        and after, even when the write fails (it may have committed all the same), so that no
+        read that overlapped it can keep the old link."""
+        key = (team_id, slack_user_id)
+        self._links.forget(key)
+        try:
+            yield
+        finally:
+            self._links.forget(key)

@@ -41,6 +41,11 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: errors one bad row can cause in a many-row write (a value the database refuses), as opposed to
+#: the database or the connection failing
+ROW_ERRORS: tuple[type[Exception], ...] = (sa.exc.DataError, sa.exc.IntegrityError)
+
+
 class Store:
     """Async access to the database; one per process, shared by every request."""
 
@@ -281,7 +286,13 @@ class Store:
         """Create the digest job of one occurrence of a meeting; False (and no change) if a job
         with this `occurrence_key` exists already, in any process."""
         job = NewDigest(
-            occurrence_key, meeting_id, meeting_code, subject, creator_userid, team_id, due_at
+            occurrence_key=occurrence_key,
+            meeting_id=meeting_id,
+            meeting_code=meeting_code,
+            subject=subject,
+            creator_userid=creator_userid,
+            team_id=team_id,
+            due_at=due_at,
         )
         [created] = await self.enqueue_digests([job])
         return created
@@ -308,7 +319,9 @@ class Store:
                         "created_at": now,
                         "due_at": job.due_at,
                     }
-                    for job in jobs
+                    # In key order: two instances inserting overlapping batches then take their
+                    # row locks in the same order and cannot deadlock on PostgreSQL.
+                    for job in sorted(jobs, key=lambda job: job.occurrence_key)
                 ]
             )
             .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])

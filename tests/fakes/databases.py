@@ -1,6 +1,6 @@
 """Throwaway databases for tests: a SQLite file always, PostgreSQL when TEST_DATABASE_URL is set.
 
-Use the `database_url` fixture: an async URL of an empty database that no other test sees, once per
+Use the `database_url` fixture (or `store`, a migrated Store on it): an async URL of an empty database that no other test sees, once per
 backend. Open as many engines on it as you like, as separate processes would.
 
 On PostgreSQL, creating a database takes a few hundred milliseconds, so each pytest session
@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import normalize_database_url
+from bot.store import Store
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -129,3 +130,13 @@ async def database_url(
     assert postgres_session_database is not None, "skipped without TEST_DATABASE_URL"
     await empty_postgres_database(postgres_session_database)
     return postgres_session_database
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    """A migrated `Store` on `database_url`, closed after the test."""
+    opened = await Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()

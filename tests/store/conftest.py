@@ -1,4 +1,5 @@
-"""Store fixtures: every test runs once per backend, on a database of its own."""
+"""Store fixtures (`store` itself comes from tests.fakes.databases): every test runs once per
+backend, on a database of its own."""
 
 from __future__ import annotations
 
@@ -7,15 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.store import Store
-
-
-@pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    opened = await Store.open(database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError
 
 from bot.core.group_commit import GroupCommit
-from bot.store import NewDigest, Store
+from bot.store import ROW_ERRORS, NewDigest, Store
 
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -53,7 +53,7 @@ async def test_a_burst_shares_transactions_and_every_job_is_stored(store: Store)
     assert created[:100] == [True] * 100
     assert created[100:] == [False, False]
     assert sum(writes.batches) == len(keys)
-    assert len(writes.batches) < 10  # the first alone, the rest together
+    assert len(writes.batches) < 10  # not a transaction each
     for n in range(100):
         assert [j.occurrence_key for j in await store.digests_for_meeting(f"m-k{n}")] == [f"k{n}"]
 
@@ -75,23 +75,37 @@ async def test_a_failed_write_fails_its_callers_and_the_next_batch_still_runs(
         nonlocal failures
         if failures:
             failures -= 1
-            raise SQLAlchemyError("database went away")
+            raise OperationalError("INSERT", {}, Exception("connection lost"))
         return await store.enqueue_digests(jobs)
 
-    intake = GroupCommit(flaky)
-    first = asyncio.ensure_future(intake.submit(job("a")))
-    await asyncio.sleep(0)  # the first write is under way; these two wait for the next
-    later = asyncio.gather(intake.submit(job("b")), intake.submit(job("c")))
-    with pytest.raises(SQLAlchemyError):
+    intake = GroupCommit(flaky, split_on=ROW_ERRORS)
+    first = asyncio.gather(intake.submit(job("a")), intake.submit(job("b")))
+    with pytest.raises(OperationalError):  # not a bad row: both fail, no retry one by one
         await first
-    assert await later == [True, True]
+    assert await intake.submit(job("c")) is True
     assert await store.digests_for_meeting("m-a") == []
+    assert await store.digests_for_meeting("m-b") == []
+
+
+async def test_a_bad_item_fails_alone(store: Store) -> None:
+    async def refusing_bad(jobs: Sequence[NewDigest]) -> list[bool]:
+        # As PostgreSQL refuses a NUL character in text: the whole statement fails.
+        if any(j.occurrence_key == "bad" for j in jobs):
+            raise DataError("INSERT", {}, Exception("invalid byte sequence"))
+        return await store.enqueue_digests(jobs)
+
+    intake = GroupCommit(refusing_bad, split_on=ROW_ERRORS)
+    results = await asyncio.gather(
+        *(intake.submit(job(key)) for key in ("a", "bad", "b")), return_exceptions=True
+    )
+    assert results[0] is True and results[2] is True
+    assert isinstance(results[1], DataError)
 
 
 async def test_a_caller_going_away_does_not_cancel_the_write(store: Store) -> None:
     intake = GroupCommit(store.enqueue_digests)
     impatient = asyncio.ensure_future(intake.submit(job("a")))
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # its item is waiting for the writer
     impatient.cancel()
-    assert await intake.submit(job("b")) is True  # runs after the first batch
+    assert await intake.submit(job("b")) is True
     assert [j.occurrence_key for j in await store.digests_for_meeting("m-a")] == ["a"]

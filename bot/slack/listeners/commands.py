@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
-from bot.core.parsing import parse_command
+from bot.core.parsing import Lookup, Refresh, parse_command
 from bot.i18n import t
 from bot.slack.answers import Caller, ack_text, answer
 from bot.slack.blocks import render_text
@@ -23,14 +23,14 @@ def register(app: AsyncApp) -> None:
 async def handle_replays(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
     services = services_of(context)
     user_id = command["user_id"]
-    if services.in_flight.full:
-        log.warning("turned /replays away: %d commands already in flight", services.in_flight.count)
+    parsed = parse_command(command.get("text") or "")
+    if services.in_flight.full and isinstance(parsed, Lookup | Refresh):
+        log.warning("turned a look-up away: %d pieces of work in flight", services.in_flight.count)
         await ack(
             text=t("overloaded", services.profiles.locale_hint(user_id)),
             response_type="ephemeral",
         )
         return
-    parsed = parse_command(command.get("text") or "")
     text = ack_text(parsed, services.profiles.locale_hint(user_id))
     if text is None:
         await ack()

@@ -1,0 +1,72 @@
+"""The digest worker itself, with a lease short enough to run out while a job is still running:
+the real store, look-up, Slack poster and fakes, built as the app builds them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest_asyncio
+
+from bot.app import build_services
+from bot.core.digests import Digests, DigestTiming
+from bot.services import Services
+from bot.slack.digest_sink import SlackDigestSink
+from tests.e2e.conftest import bot_settings
+from tests.fakes.slack import FakeSlack
+from tests.fakes.tencent import FakeTencent
+
+CHANNEL = "C0DIGEST"
+
+
+@pytest_asyncio.fixture
+async def services(
+    fake_slack: FakeSlack, fake_tencent: FakeTencent, database_url: str, people: None
+) -> AsyncIterator[Services]:
+    built, _ = await build_services(bot_settings(fake_slack, fake_tencent, database_url))
+    try:
+        yield built
+    finally:
+        await built.http.close()
+        await built.store.close()
+
+
+async def test_a_job_outliving_its_lease_is_not_run_twice_by_the_same_worker(
+    services: Services, fake_slack: FakeSlack, fake_tencent: FakeTencent
+) -> None:
+    fake_tencent.add_meeting(
+        "7100000000000000042",
+        "420420420",
+        subject="Weekly sync",
+        creator="tester",
+        replays=[{"live_room_id": "1", "video_url": "https://meeting.tencent.com/l/lease"}],
+    )
+    await services.store.subscribe("T1", CHANNEL, "tester", None, created_by="U1")
+    digests = Digests(
+        services.store,
+        services.lookup,
+        SlackDigestSink(services.poster, services.profiles),
+        timing=DigestTiming(delay=0, lease=0.3, poll=0.05),
+    )
+    # Slack makes the post wait out a 429 for a second: the job's 0.3 s lease runs out meanwhile
+    # and every round of the worker finds the job claimable again.
+    fake_slack.rate_limit_next("chat.postMessage", 1, retry_after=1)
+    await digests.meeting_ended(
+        occurrence_key="lease-test",
+        meeting_id="7100000000000000042",
+        meeting_code="420420420",
+        subject="Weekly sync",
+        creator_userid="tester",
+    )
+    stop = asyncio.Event()
+    worker = asyncio.create_task(digests.run(stop))
+    try:
+        await fake_slack.wait_until(lambda: fake_slack.posts_to(CHANNEL), 10)
+        await asyncio.sleep(1.5)  # room for a second run to post, were there one
+    finally:
+        stop.set()
+        await worker
+
+    assert len(fake_slack.posts_to(CHANNEL)) == 1
+    [job] = await services.store.digests_for_meeting("7100000000000000042")
+    assert job.state == "posted"
