@@ -167,13 +167,15 @@ class Digests:
         """Record a job due now for replays found without a `meeting.end` (the poller); False
         when a job with this key existed."""
         created = await self._store.enqueue_digest(
-            occurrence_key=occurrence_key,
-            meeting_id=meeting_id,
-            meeting_code=meeting_code,
-            subject=subject,
-            creator_userid=creator_userid,
-            team_id=None,
-            due_at=self._clock(),
+            NewDigest(
+                occurrence_key=occurrence_key,
+                meeting_id=meeting_id,
+                meeting_code=meeting_code,
+                subject=subject,
+                creator_userid=creator_userid,
+                team_id=None,
+                due_at=self._clock(),
+            )
         )
         if created:
             self._wake.set()

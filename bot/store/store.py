@@ -272,28 +272,9 @@ class Store:
 
     # -- digest jobs -------------------------------------------------------------------------
 
-    async def enqueue_digest(
-        self,
-        *,
-        occurrence_key: str,
-        meeting_id: str,
-        meeting_code: str,
-        subject: str,
-        creator_userid: str,
-        team_id: str | None,
-        due_at: datetime,
-    ) -> bool:
+    async def enqueue_digest(self, job: NewDigest) -> bool:
         """Create the digest job of one occurrence of a meeting; False (and no change) if a job
         with this `occurrence_key` exists already, in any process."""
-        job = NewDigest(
-            occurrence_key=occurrence_key,
-            meeting_id=meeting_id,
-            meeting_code=meeting_code,
-            subject=subject,
-            creator_userid=creator_userid,
-            team_id=team_id,
-            due_at=due_at,
-        )
         [created] = await self.enqueue_digests([job])
         return created
 

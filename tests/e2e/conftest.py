@@ -10,6 +10,7 @@ aiohttp server) and stops it after the test. Users:
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,13 @@ WEBHOOK_TOKEN = "TokenTokenTokenTokenToken"
 WEBHOOK_AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
 
 
-def bot_settings(
+REPO = Path(__file__).resolve().parents[2]
+
+
+def settings_values(
     fake_slack: FakeSlack, fake_tencent: FakeTencent, database_url: str, **overrides: Any
-) -> Settings:
+) -> dict[str, Any]:
+    """A complete configuration pointing at the fakes, by setting name."""
     credentials = fake_tencent.credentials
     values: dict[str, Any] = {
         "slack_bot_token": fake_slack.bot_token,
@@ -50,7 +55,34 @@ def bot_settings(
         "port": 0,
     }
     values.update(overrides)
-    return load_settings(env_file=None, **values)
+    return values
+
+
+def bot_settings(
+    fake_slack: FakeSlack, fake_tencent: FakeTencent, database_url: str, **overrides: Any
+) -> Settings:
+    return load_settings(
+        env_file=None, **settings_values(fake_slack, fake_tencent, database_url, **overrides)
+    )
+
+
+def bot_environment(
+    fake_slack: FakeSlack,
+    fake_tencent: FakeTencent,
+    database_url: str,
+    home: Path,
+    **overrides: Any,
+) -> dict[str, str]:
+    """The same configuration as the environment of `python -m bot` in a process of its own,
+    with nothing else from this process (run it where no `.env` lies)."""
+    values = settings_values(fake_slack, fake_tencent, database_url, **overrides)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "HOME": str(home),
+        **{name.upper(): str(value) for name, value in values.items()},
+    }
 
 
 @dataclass

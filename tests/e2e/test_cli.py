@@ -7,7 +7,6 @@ Each runs in an empty temporary directory, so that no `.env` of the developer's 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
 import sys
@@ -17,11 +16,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.conftest import SIGNING_SECRET
+from tests.e2e.conftest import bot_environment
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import FakeTencent
 
-REPO = Path(__file__).resolve().parents[2]
 REQUIRED = (
     "SLACK_BOT_TOKEN",
     "TENCENT_MEETING_APP_ID",
@@ -33,22 +31,7 @@ REQUIRED = (
 @pytest.fixture
 def env(fake_slack: FakeSlack, fake_tencent: FakeTencent, tmp_path: Path, people: None) -> dict:
     """A complete configuration pointing at the fakes, and nothing else from this process."""
-    credentials = fake_tencent.credentials
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(tmp_path),
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "TENCENT_MEETING_APP_ID": credentials.app_id,
-        "TENCENT_MEETING_SECRET_ID": credentials.secret_id,
-        "TENCENT_MEETING_SECRET_KEY": credentials.secret_key,
-        "TENCENT_MEETING_API_URL": fake_tencent.base_url,
-        "TENCENT_MEETING_OPERATOR_ID": "admin",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "PORT": "0",
-    }
+    return bot_environment(fake_slack, fake_tencent, f"sqlite:///{tmp_path / 'cli.db'}", tmp_path)
 
 
 @pytest.fixture

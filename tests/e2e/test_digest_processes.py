@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
 import re
 import signal
 import socket
@@ -25,7 +24,7 @@ import sqlalchemy as sa
 
 from bot.store import tables
 from bot.store.engine import open_engine
-from tests.e2e.conftest import SIGNING_SECRET, WEBHOOK_AES_KEY, WEBHOOK_TOKEN
+from tests.e2e.conftest import SIGNING_SECRET, WEBHOOK_AES_KEY, WEBHOOK_TOKEN, bot_environment
 from tests.fakes.block_kit import button_urls
 from tests.fakes.databases import empty_postgres_database
 from tests.fakes.slack import FakeSlack, SlackSender
@@ -38,7 +37,6 @@ from tests.fakes.tencent import (
 )
 from tests.fakes.tencent_webhook import deliver, meeting_end_event
 
-REPO = Path(__file__).resolve().parents[2]
 READY_WITHIN = 30.0
 POSTED_LINE = re.compile(r"digest for meeting (\d+) posted to")
 
@@ -91,25 +89,9 @@ async def launch(
 
     async def start(database_url: str, **env: str) -> BotProcess:
         port, number = free_port(), next(numbers)
-        credentials = fake_tencent.credentials
-        environment = {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": str(REPO),
-            "PYTHONUNBUFFERED": "1",
-            "SLACK_BOT_TOKEN": fake_slack.bot_token,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake_slack.api_url,
-            "TENCENT_MEETING_APP_ID": credentials.app_id,
-            "TENCENT_MEETING_SECRET_ID": credentials.secret_id,
-            "TENCENT_MEETING_SECRET_KEY": credentials.secret_key,
-            "TENCENT_MEETING_API_URL": fake_tencent.base_url,
-            "TENCENT_MEETING_OPERATOR_ID": "admin",
-            "TENCENT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-            "TENCENT_WEBHOOK_AES_KEY": WEBHOOK_AES_KEY,
-            "DATABASE_URL": database_url,
-            "PORT": str(port),
-            **env,
-        }
+        environment = bot_environment(
+            fake_slack, fake_tencent, database_url, tmp_path, port=port, **env
+        )
         log = tmp_path / f"bot-{number}.log"
         with log.open("wb") as output:
             # cwd: a directory without a .env, so only this environment counts.

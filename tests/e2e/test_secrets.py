@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import re
 import signal
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from tests.e2e.conftest import bot_environment
 from tests.fakes.block_kit import button_urls
 from tests.fakes.slack import FakeSlack, SlackSender
 from tests.fakes.tencent import (
@@ -30,8 +30,6 @@ from tests.fakes.tencent import (
     FakeTencent,
 )
 from tests.fakes.tencent_webhook import deliver, meeting_end_event
-
-REPO = Path(__file__).resolve().parents[2]
 
 BOT_TOKEN = "xoxb-7781-secret-bot-token-q2w3e4"
 SIGNING_SECRET = "signing-secret-zx81c7v6b5"
@@ -68,27 +66,19 @@ async def start(
     slack: FakeSlack, tencent: FakeTencent, tmp_path: Path, log: Path
 ) -> tuple[asyncio.subprocess.Process, str]:
     """`python -m bot` at DEBUG, logging to `log`; returns the process and its base URL."""
-    credentials = tencent.credentials
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONPATH": str(REPO),
-        "HOME": str(tmp_path),
-        "LOG_LEVEL": "DEBUG",
-        "SLACK_BOT_TOKEN": BOT_TOKEN,
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": slack.api_url,
-        "TENCENT_MEETING_APP_ID": credentials.app_id,
-        "TENCENT_MEETING_SECRET_ID": credentials.secret_id,
-        "TENCENT_MEETING_SECRET_KEY": TENCENT_SECRET_KEY,
-        "TENCENT_MEETING_API_URL": tencent.base_url,
-        "TENCENT_MEETING_OPERATOR_ID": "admin",
-        "TENCENT_WEBHOOK_TOKEN": WEBHOOK_TOKEN,
-        "TENCENT_WEBHOOK_AES_KEY": WEBHOOK_AES_KEY,
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'bot.db'}",
-        "BOT_ADMINS": "UADMIN",
-        "DIGEST_DELAY_SECONDS": "0",
-        "PORT": "0",
-    }
+    env = bot_environment(
+        slack,
+        tencent,
+        f"sqlite:///{tmp_path / 'bot.db'}",
+        tmp_path,
+        log_level="DEBUG",
+        slack_bot_token=BOT_TOKEN,
+        slack_signing_secret=SIGNING_SECRET,
+        tencent_meeting_secret_key=TENCENT_SECRET_KEY,
+        tencent_webhook_token=WEBHOOK_TOKEN,
+        tencent_webhook_aes_key=WEBHOOK_AES_KEY,
+        digest_delay_seconds=0,
+    )
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", env=env, cwd=tmp_path, stderr=sink

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.store import Store
+from bot.store import NewDigest, Store
 
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 ROUNDS = 15
@@ -51,13 +51,15 @@ async def test_a_meeting_gets_one_digest_job_however_many_ends_arrive(
 ) -> None:
     async def enqueue(s: Store) -> bool:
         return await s.enqueue_digest(
-            occurrence_key="meeting.end:m1:",
-            meeting_id="m1",
-            meeting_code="123456789",
-            subject="Weekly",
-            creator_userid="alice",
-            team_id="T1",
-            due_at=T0,
+            NewDigest(
+                occurrence_key="meeting.end:m1:",
+                meeting_id="m1",
+                meeting_code="123456789",
+                subject="Weekly",
+                creator_userid="alice",
+                team_id="T1",
+                due_at=T0,
+            )
         )
 
     results = await asyncio.gather(*(enqueue(s) for s in (store, other_store) * 3))
@@ -69,13 +71,15 @@ async def test_a_meeting_gets_one_digest_job_however_many_ends_arrive(
 async def test_racing_workers_claim_each_job_once(store: Store, other_store: Store) -> None:
     for i in range(24):
         await store.enqueue_digest(
-            occurrence_key=f"meeting.end:m{i}:",
-            meeting_id=f"m{i}",
-            meeting_code="123456789",
-            subject=f"Meeting {i}",
-            creator_userid="alice",
-            team_id="T1",
-            due_at=T0 - timedelta(seconds=i),
+            NewDigest(
+                occurrence_key=f"meeting.end:m{i}:",
+                meeting_id=f"m{i}",
+                meeting_code="123456789",
+                subject=f"Meeting {i}",
+                creator_userid="alice",
+                team_id="T1",
+                due_at=T0 - timedelta(seconds=i),
+            )
         )
 
     async def worker(s: Store, name: str) -> list[int]:
@@ -95,13 +99,15 @@ async def test_racing_workers_claim_each_job_once(store: Store, other_store: Sto
 
 async def test_a_delivery_is_recorded_once_under_races(store: Store, other_store: Store) -> None:
     await store.enqueue_digest(
-        occurrence_key="meeting.end:m1:",
-        meeting_id="m1",
-        meeting_code="123456789",
-        subject="Weekly",
-        creator_userid="alice",
-        team_id="T1",
-        due_at=T0,
+        NewDigest(
+            occurrence_key="meeting.end:m1:",
+            meeting_id="m1",
+            meeting_code="123456789",
+            subject="Weekly",
+            creator_userid="alice",
+            team_id="T1",
+            due_at=T0,
+        )
     )
     (job,) = await store.digests_for_meeting("m1")
 

@@ -5,20 +5,22 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.store import DigestJob, Store
+from bot.store import DigestJob, NewDigest, Store
 
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 
 
 async def enqueue(store: Store, key: str, meeting_id: str = "m1", due_at: datetime = T0) -> bool:
     return await store.enqueue_digest(
-        occurrence_key=key,
-        meeting_id=meeting_id,
-        meeting_code="123456789",
-        subject="Weekly sync",
-        creator_userid="alice",
-        team_id="T1",
-        due_at=due_at,
+        NewDigest(
+            occurrence_key=key,
+            meeting_id=meeting_id,
+            meeting_code="123456789",
+            subject="Weekly sync",
+            creator_userid="alice",
+            team_id="T1",
+            due_at=due_at,
+        )
     )
 
 

@@ -7,20 +7,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.exc import StatementError
 
-from bot.store import DigestJob, Store
+from bot.store import DigestJob, NewDigest, Store
 
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 
 
 async def enqueue(store: Store, meeting_id: str, due_at: datetime = T0) -> DigestJob:
     await store.enqueue_digest(
-        occurrence_key=f"meeting.end:{meeting_id}:",
-        meeting_id=meeting_id,
-        meeting_code="123456789",
-        subject="Weekly sync",
-        creator_userid="alice",
-        team_id="T1",
-        due_at=due_at,
+        NewDigest(
+            occurrence_key=f"meeting.end:{meeting_id}:",
+            meeting_id=meeting_id,
+            meeting_code="123456789",
+            subject="Weekly sync",
+            creator_userid="alice",
+            team_id="T1",
+            due_at=due_at,
+        )
     )
     (job,) = await store.digests_for_meeting(meeting_id)
     return job
@@ -48,22 +50,26 @@ async def test_naive_datetimes_are_refused(store: Store) -> None:
 
 async def test_enqueue_creates_one_pending_job_per_meeting(store: Store) -> None:
     assert await store.enqueue_digest(
-        occurrence_key="meeting.end:m1:",
-        meeting_id="m1",
-        meeting_code="123456789",
-        subject="Weekly sync",
-        creator_userid="alice",
-        team_id=None,
-        due_at=T0,
+        NewDigest(
+            occurrence_key="meeting.end:m1:",
+            meeting_id="m1",
+            meeting_code="123456789",
+            subject="Weekly sync",
+            creator_userid="alice",
+            team_id=None,
+            due_at=T0,
+        )
     )
     assert not await store.enqueue_digest(
-        occurrence_key="meeting.end:m1:",
-        meeting_id="m1",
-        meeting_code="999999999",
-        subject="Changed",
-        creator_userid="bob",
-        team_id="T9",
-        due_at=T0 + timedelta(hours=1),
+        NewDigest(
+            occurrence_key="meeting.end:m1:",
+            meeting_id="m1",
+            meeting_code="999999999",
+            subject="Changed",
+            creator_userid="bob",
+            team_id="T9",
+            due_at=T0 + timedelta(hours=1),
+        )
     )
 
     (job,) = await store.digests_for_meeting("m1")

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.store import Store
+from bot.store import NewDigest, Store
 from bot.store.engine import open_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.tables import digest_deliveries, digest_jobs, metadata
@@ -161,13 +161,15 @@ async def test_a_populated_0002_database_keeps_every_job_and_delivery_through_00
         # What 0003 is for: another occurrence of an old meeting gets a job of its own...
         meeting_id = "1900004128969140000"
         assert await store.enqueue_digest(
-            occurrence_key=f"meeting.end:{meeting_id}:1764064800",
-            meeting_id=meeting_id,
-            meeting_code="100000000",
-            subject="Meeting 0, again",
-            creator_userid="user0",
-            team_id="T1",
-            due_at=created,
+            NewDigest(
+                occurrence_key=f"meeting.end:{meeting_id}:1764064800",
+                meeting_id=meeting_id,
+                meeting_code="100000000",
+                subject="Meeting 0, again",
+                creator_userid="user0",
+                team_id="T1",
+                due_at=created,
+            )
         )
         assert len(await store.digests_for_meeting(meeting_id)) == 2
         # ...and a job may end with nobody to tell.
@@ -185,13 +187,15 @@ async def test_downgrade_from_0003_keeps_each_meetings_first_job(database_url: s
         t0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
         for occurrence in range(3):
             await store.enqueue_digest(
-                occurrence_key=f"meeting.end:m1:{occurrence}",
-                meeting_id="m1",
-                meeting_code="123456789",
-                subject=f"Weekly #{occurrence}",
-                creator_userid="alice",
-                team_id="T1",
-                due_at=t0,
+                NewDigest(
+                    occurrence_key=f"meeting.end:m1:{occurrence}",
+                    meeting_id="m1",
+                    meeting_code="123456789",
+                    subject=f"Weekly #{occurrence}",
+                    creator_userid="alice",
+                    team_id="T1",
+                    due_at=t0,
+                )
             )
         first, second, _ = await store.digests_for_meeting("m1")
         await store.record_delivery(first.id, "channel:C1")
