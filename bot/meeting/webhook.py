@@ -18,7 +18,15 @@ from typing import Annotated, Any
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 SUCCESS_BODY = "successfully received callback"
 MEETING_END = "meeting.end"
@@ -205,6 +213,13 @@ LenientTime = Annotated[datetime | None, BeforeValidator(_lenient_time)]
 
 class _WebhookModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL refuses NUL in text: one in a subject would make the delivery fail for good
+        # (a 503 on every redelivery) and lose the digest. It carries no meaning; drop it.
+        return value.replace("\x00", "") if isinstance(value, str) else value
 
 
 class WebhookUser(_WebhookModel):

@@ -205,3 +205,15 @@ async def test_webhook_is_404_while_no_token_is_configured(start_bot: StartBot) 
     assert status == 404
     assert (await bot.webhook(spec_meeting_end()))[0] == 404
     assert await digest_jobs(bot) == 0
+
+
+async def test_a_nul_in_a_subject_is_dropped_and_the_digest_kept(
+    start_bot: StartBot, database_url: str
+) -> None:
+    # PostgreSQL refuses NUL in text; the delivery must not fail on every redelivery for it.
+    bot = await start_bot(database_url)
+    event = meeting_end_event("7100000000000000777", "777777777", "Weekly\u0000 sync", "tester")
+    assert (await bot.webhook(event))[0] == 200
+    assert bot.server.services is not None
+    [job] = await bot.server.services.store.digests_for_meeting("7100000000000000777")
+    assert job.subject == "Weekly sync"

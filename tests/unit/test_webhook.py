@@ -519,14 +519,17 @@ def test_round_trip_sign_encrypt_then_verify_decrypt_parse(
         body=body,
     )
 
+    def kept(text: str) -> str:  # NUL is dropped: PostgreSQL cannot store it (see _WebhookModel)
+        return text.replace("\x00", "")
+
     assert parsed.event == "meeting.end"
-    assert parsed.trace_id == trace_id
+    assert parsed.trace_id == kept(trace_id)
     assert meetings_ended(parsed) == [
         EndedMeeting(
             meeting_id=meeting_id,
             meeting_code=meeting_code,
-            subject=subject,
-            creator_userid=creator,
+            subject=kept(subject),
+            creator_userid=kept(creator),
             end_time=datetime.fromtimestamp(end_time, UTC),
             start_time=datetime.fromtimestamp(end_time - 3600, UTC) if end_time > 3600 else None,
         )
