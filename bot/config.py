@@ -90,7 +90,8 @@ class Settings(BaseSettings):
     tencent_webhook_token: SecretStr | None = None
     tencent_webhook_aes_key: SecretStr | None = None
 
-    database_url: str = DEFAULT_DATABASE_URL
+    # Not in repr: a PostgreSQL URL carries its password (the log filter blanks it as well).
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, repr=False)
     bot_admins: Annotated[frozenset[str], NoDecode] = frozenset()
     digest_delay_seconds: float = Field(default=120, ge=0)
     digest_give_up_seconds: float = Field(default=21600, gt=0)
