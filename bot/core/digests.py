@@ -269,6 +269,7 @@ class Digests:
         return list(found.values())
 
     async def _process(self, job: DigestJob) -> None:
+        keeping = asyncio.create_task(self._keep_lease(job))
         try:
             await self._attempt(job)
         except Exception:
@@ -278,6 +279,24 @@ class Digests:
             else:
                 log.exception("digest for meeting %s failed; will retry", job.meeting_id)
                 await self._retry_later(job)
+        finally:
+            keeping.cancel()
+
+    async def _keep_lease(self, job: DigestJob) -> None:
+        """Renew the job's lease every third of it while the job runs, so that a slow job (Slack
+        asking to wait, the Tencent budget full) is not taken up by another instance meanwhile."""
+        while True:
+            await asyncio.sleep(self._timing.lease / 3)
+            until = self._clock() + timedelta(seconds=self._timing.lease)
+            try:
+                if not await self._store.renew_lease(
+                    job.id, worker_id=self._worker_id, until=until
+                ):
+                    # Finished a moment ago, or (rarely) taken over after a renewal came too late.
+                    log.info("digest job %d: its lease is no longer this worker's", job.id)
+                    return
+            except Exception:
+                log.warning("digest job %d: could not renew its lease", job.id, exc_info=True)
 
     async def _attempt(self, job: DigestJob) -> None:
         recipients = await self.recipients(job)

@@ -439,6 +439,10 @@ class Store:
             due: datetime | None = await connection.scalar(query)  # min() keeps UTCDateTime
         return due
 
+    async def renew_lease(self, job_id: int, *, worker_id: str, until: datetime) -> bool:
+        """Extend `worker_id`'s lease on a pending job; False if the worker no longer holds it."""
+        return await self._update_owned(job_id, worker_id, lease_until=until)
+
     async def _update_owned(self, job_id: int, worker_id: str, **values: Any) -> bool:
         jobs = t.digest_jobs
         statement = (

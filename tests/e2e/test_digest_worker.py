@@ -70,3 +70,52 @@ async def test_a_job_outliving_its_lease_is_not_run_twice_by_the_same_worker(
     assert len(fake_slack.posts_to(CHANNEL)) == 1
     [job] = await services.store.digests_for_meeting("7100000000000000042")
     assert job.state == "posted"
+
+
+async def test_a_slow_job_keeps_its_lease_so_another_instance_does_not_take_it_up(
+    services: Services, fake_slack: FakeSlack, fake_tencent: FakeTencent
+) -> None:
+    fake_tencent.add_meeting(
+        "7100000000000000043",
+        "430430430",
+        subject="Weekly sync",
+        creator="tester",
+        replays=[{"live_room_id": "1", "video_url": "https://meeting.tencent.com/l/renewed"}],
+    )
+    await services.store.subscribe("T1", CHANNEL, "tester", None, created_by="U1")
+    sink = SlackDigestSink(services.poster, services.profiles)
+    # Two instances: the same database, each its own worker. The first looks for due jobs only
+    # every 10 s (it would otherwise re-claim its own job the moment the lease ran out); the
+    # second every 50 ms, ready to take up any job whose lease ran out.
+    first, second = (
+        Digests(
+            services.store,
+            services.lookup,
+            sink,
+            timing=DigestTiming(delay=0, lease=0.6, poll=poll),
+            worker_id=name,
+        )
+        for name, poll in (("first", 10.0), ("second", 0.05))
+    )
+    fake_slack.rate_limit_next("chat.postMessage", 1, retry_after=2)  # 2 s: beyond the lease
+    await first.meeting_ended(
+        occurrence_key="renew-test",
+        meeting_id="7100000000000000043",
+        meeting_code="430430430",
+        subject="Weekly sync",
+        creator_userid="tester",
+    )
+    stop = asyncio.Event()
+    running_first = asyncio.create_task(first.run(stop))
+    await asyncio.sleep(0.3)  # the first has claimed the job; its post waits out the 429
+    running_second = asyncio.create_task(second.run(stop))
+    try:
+        await fake_slack.wait_until(lambda: fake_slack.posts_to(CHANNEL), 10)
+        await asyncio.sleep(1.0)  # room for a second post, were there one
+    finally:
+        stop.set()
+        await asyncio.gather(running_first, running_second)
+
+    assert len(fake_slack.posts_to(CHANNEL)) == 1
+    [job] = await services.store.digests_for_meeting("7100000000000000043")
+    assert job.state == "posted"
