@@ -26,7 +26,7 @@ import aiohttp
 from aiohttp import web
 
 from bot.store import Store
-from tests.fakes.slack import FakeSlack, SlackSender
+from tests.fakes.slack import FakeSlack, SlackReply, SlackSender
 from tests.fakes.tencent import NONCE_REPLAYED, REPLAY_WINDOW, FakeTencent, Rejection
 
 Kind = Literal["bot", "bare"]
@@ -438,3 +438,15 @@ class Rig:
     def cpu_meter(self) -> CpuMeter:
         assert self.server is not None
         return CpuMeter(self.server)
+
+    async def command(self, number: int, text: str | None = None) -> SlackReply:
+        """`/replays` from user `number % users` in their channel, about `text` (default: a new
+        meeting of theirs, so one Tencent call after the ack); the reply has a response_url."""
+        assert self.sender is not None
+        user = number % self.users
+        text = text or self.world.new_meeting(owner=user).meeting_id
+        reply = await self.sender.slash_command(
+            text, user_id=slack_user(user), channel_id=channel_of(user)
+        )
+        assert reply.response_url is not None
+        return reply

@@ -108,7 +108,7 @@ async def open_loop(rate: float, duration: float, request: Request, *, seed: int
             errors += 1
 
     with driver_gc_paused():
-        tasks = []
+        tasks: list[asyncio.Future[None]] = []
         began = time.monotonic()
         at = 0.0
         while at < duration:

@@ -155,20 +155,13 @@ class AckRun:
 
 
 async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
-    assert rig.sender is not None
-    sender, fake = rig.sender, rig.fake_slack
-    users = rig.users
+    fake, users = rig.fake_slack, rig.users
     hot: list[Meeting] = [rig.world.new_meeting(owner=i) for i in range(users)]
     urls: list[str] = []
     turned_away: list[str] = []
 
     async def request(client: int, sequence: int) -> tuple[float, bool]:
-        user = client % users
-        fresh = workload == "new"
-        text = rig.world.new_meeting(owner=user).meeting_id if fresh else hot[user].code
-        reply = await sender.slash_command(
-            text, user_id=slack_user(user), channel_id=channel_of(user)
-        )
+        reply = await rig.command(client, None if workload == "new" else hot[client % users].code)
         assert reply.response_url is not None
         if BUSY_ACK in reply.text:
             turned_away.append(reply.response_url)
@@ -212,15 +205,9 @@ class OpenRun:
 
 async def _open_runs(rig: Rig, profile: Profile) -> list[OpenRun]:
     """Commands arriving at each of OPEN_RATES, every one about a new meeting (a Tencent call)."""
-    assert rig.sender is not None
-    sender = rig.sender
 
     async def request(number: int, _: int) -> tuple[float, bool]:
-        user = number % rig.users
-        meeting = rig.world.new_meeting(owner=user)
-        reply = await sender.slash_command(
-            meeting.meeting_id, user_id=slack_user(user), channel_id=channel_of(user)
-        )
+        reply = await rig.command(number)
         return reply.elapsed, reply.status == 200
 
     runs = []
@@ -382,16 +369,11 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
 
 async def answer_time(workdir: Path, profile: Profile, clients: int = 50) -> Outcome:
     async with Rig("bot", workdir) as rig:
-        assert rig.sender is not None
-        sender, fake = rig.sender, rig.fake_slack
+        fake = rig.fake_slack
 
         async def request(client: int, sequence: int) -> tuple[float, bool]:
-            user = client % rig.users
-            meeting = rig.world.new_meeting(owner=user)
             began = time.monotonic()
-            reply = await sender.slash_command(
-                meeting.meeting_id, user_id=slack_user(user), channel_id=channel_of(user)
-            )
+            reply = await rig.command(client)
             assert reply.response_url is not None
             arrived = await fake.answered(reply.response_url, ANSWER_TIMEOUT)
             ok = reply.status == 200 and fake.answer_of(reply.response_url) == "replays"
@@ -725,17 +707,13 @@ async def webhooks(
 
 async def memory(workdir: Path, profile: Profile, clients: int = 100) -> Outcome:
     async with Rig("bot", workdir) as rig:
-        assert rig.sender is not None and rig.server is not None
-        sender, server, fake = rig.sender, rig.server, rig.fake_slack
+        assert rig.server is not None
+        server, fake = rig.server, rig.fake_slack
         answers: Counter[str] = Counter()
 
         async def command(i: int) -> float:
-            user = i % rig.users
-            meeting = rig.world.new_meeting(owner=user)
             began = time.monotonic()
-            reply = await sender.slash_command(
-                meeting.meeting_id, user_id=slack_user(user), channel_id=channel_of(user)
-            )
+            reply = await rig.command(i)
             assert reply.response_url is not None
             arrived = await fake.answered(reply.response_url, ANSWER_TIMEOUT)
             answers[fake.answer_of(reply.response_url)] += 1

@@ -31,17 +31,24 @@ async def services(
         await built.store.close()
 
 
+async def subscribed_meeting(
+    services: Services, fake_tencent: FakeTencent, meeting_id: str, code: str
+) -> None:
+    """A meeting of `tester` with one replay, whose digests CHANNEL subscribed to."""
+    fake_tencent.add_meeting(
+        meeting_id,
+        code,
+        subject="Weekly sync",
+        creator="tester",
+        replays=[{"live_room_id": "1", "video_url": f"https://meeting.tencent.com/l/{code}"}],
+    )
+    await services.store.subscribe("T1", CHANNEL, "tester", None, created_by="U1")
+
+
 async def test_a_job_outliving_its_lease_is_not_run_twice_by_the_same_worker(
     services: Services, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
-    fake_tencent.add_meeting(
-        "7100000000000000042",
-        "420420420",
-        subject="Weekly sync",
-        creator="tester",
-        replays=[{"live_room_id": "1", "video_url": "https://meeting.tencent.com/l/lease"}],
-    )
-    await services.store.subscribe("T1", CHANNEL, "tester", None, created_by="U1")
+    await subscribed_meeting(services, fake_tencent, "7100000000000000042", "420420420")
     digests = Digests(
         services.store,
         services.lookup,
@@ -75,14 +82,7 @@ async def test_a_job_outliving_its_lease_is_not_run_twice_by_the_same_worker(
 async def test_a_slow_job_keeps_its_lease_so_another_instance_does_not_take_it_up(
     services: Services, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
-    fake_tencent.add_meeting(
-        "7100000000000000043",
-        "430430430",
-        subject="Weekly sync",
-        creator="tester",
-        replays=[{"live_room_id": "1", "video_url": "https://meeting.tencent.com/l/renewed"}],
-    )
-    await services.store.subscribe("T1", CHANNEL, "tester", None, created_by="U1")
+    await subscribed_meeting(services, fake_tencent, "7100000000000000043", "430430430")
     sink = SlackDigestSink(services.poster, services.profiles)
     # Two instances: the same database, each its own worker. The first looks for due jobs only
     # every 10 s (it would otherwise re-claim its own job the moment the lease ran out); the
