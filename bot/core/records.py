@@ -1,0 +1,105 @@
+"""The values the core works with and the storage hands back: frozen snapshots, never rows tied to
+a database session, and the states they can be in as `StrEnum`s."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class LinkMethod(StrEnum):
+    """How a Slack user's Tencent Meeting userid came to be trusted."""
+
+    #: the Tencent user's email equalled the caller's Slack email when they linked themselves
+    SELF_VERIFIED = "self_verified"
+    #: an admin (`Link.linked_by`) linked them
+    ADMIN = "admin"
+    #: found by email in Tencent's directory without asking
+    EMAIL_MATCH = "email_match"
+
+
+class JobState(StrEnum):
+    """Where a digest job is. PENDING until a worker finishes it with one of the others."""
+
+    PENDING = "pending"
+    #: its replays were posted to every recipient
+    POSTED = "posted"
+    #: no replay appeared before the give-up time
+    GAVE_UP = "gave_up"
+    #: Tencent refused for good (not the creator, misconfigured) or posting kept failing
+    FAILED = "failed"
+    #: nobody wanted this digest (no subscribed channel, the creator's DM off or unlinked)
+    NO_RECIPIENTS = "no_recipients"
+    #: never worked on: replays the poller found already there, kept so that they are not posted
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class EndedMeeting:
+    """One ended occurrence of a meeting, as a webhook or the poller learns of it.
+
+    `occurrence_key` is equal for redeliveries of one end and differs between occurrences of a
+    recurring meeting (which share `meeting_id`).
+    """
+
+    occurrence_key: str
+    meeting_id: str
+    meeting_code: str
+    subject: str
+    creator_userid: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewDigest:
+    """A digest job to create: an ended meeting, first due at `due_at`."""
+
+    meeting: EndedMeeting
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A Slack user's Tencent Meeting userid, and how we came to trust it."""
+
+    team_id: str
+    slack_user_id: str
+    tencent_userid: str
+    method: LinkMethod
+    linked_by: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """A channel that wants digests of a Tencent user's meetings (all of them when code is None)."""
+
+    team_id: str
+    channel_id: str
+    tencent_userid: str
+    meeting_code: str | None
+    created_by: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DigestJob:
+    """Durable work: post the replays of one ended meeting once they exist.
+
+    A PENDING job with a `lease_owner` whose `lease_until` is still ahead is being worked on by
+    that worker. `posted_replays`: the keys of the replays the job posted
+    (`bot.core.digest_rules.replay_key`); for a SKIPPED job, those it recorded as known. Either
+    way, no later job posts them.
+    """
+
+    id: int
+    meeting: EndedMeeting
+    state: JobState
+    attempts: int
+    created_at: datetime
+    due_at: datetime
+    lease_owner: str | None
+    lease_until: datetime | None
+    finished_at: datetime | None
+    posted_replays: tuple[str, ...] = ()

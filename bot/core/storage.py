@@ -1,0 +1,175 @@
+"""The storage the core needs, declared as Protocols; `bot.store` implements them on SQLite or
+PostgreSQL, `bot.store.memory` in memory (for the core's own tests).
+
+Every implementation translates its own failures into the two exceptions below at its edge, so
+that no caller ever needs to know which database (or driver) is underneath.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.records import (
+    DigestJob,
+    EndedMeeting,
+    JobState,
+    Link,
+    LinkMethod,
+    NewDigest,
+    Subscription,
+)
+
+
+class StorageUnavailable(Exception):
+    """The storage cannot be reached or failed as a whole (server down, connection refused,
+    timeout): the operation may succeed later, unchanged."""
+
+
+class StorageRejected(Exception):
+    """The storage refused this one operation's values (a constraint, a value it cannot hold):
+    trying again unchanged will fail again."""
+
+
+class LinkStore(Protocol):
+    async def get(self, team_id: str, slack_user_id: str) -> Link | None: ...
+
+    async def save(
+        self,
+        team_id: str,
+        slack_user_id: str,
+        tencent_userid: str,
+        *,
+        method: LinkMethod,
+        linked_by: str,
+    ) -> Link:
+        """Link (or re-link) a Slack user; keeps the first created_at, returns the stored link."""
+        ...
+
+    async def delete(self, team_id: str, slack_user_id: str) -> Link | None:
+        """Remove a link; returns what was removed, None when there was none."""
+        ...
+
+    async def for_tencent_user(self, tencent_userid: str) -> list[Link]:
+        """Every Slack user linked to this userid, ordered by (team_id, slack_user_id)."""
+        ...
+
+
+class PreferenceStore(Protocol):
+    async def dm_digests_enabled(self, team_id: str, slack_user_id: str) -> bool:
+        """True unless the user turned digest DMs off."""
+        ...
+
+    async def set_dm_digests(self, team_id: str, slack_user_id: str, enabled: bool) -> None: ...
+
+
+class SubscriptionStore(Protocol):
+    async def add(
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        created_by: str,
+    ) -> bool:
+        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
+        subscribed already."""
+        ...
+
+    async def remove(
+        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+    ) -> bool:
+        """Remove one subscription; False when there was none."""
+        ...
+
+    async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]: ...
+
+    async def for_meeting(self, tencent_userid: str, meeting_code: str) -> list[Subscription]:
+        """Who wants a digest of this meeting: the all-meetings subscriptions and this code's."""
+        ...
+
+    async def watched_codes(self) -> list[tuple[str, str]]:
+        """Every distinct (tencent_userid, meeting_code) that some channel subscribed to by code."""
+        ...
+
+
+class SeenEvents(Protocol):
+    async def first_sighting(self, key: str) -> bool:
+        """True for the first caller ever with this key, in any process; False for repeats."""
+        ...
+
+    async def forget_before(self, cutoff: datetime, *, prefix: str) -> int:
+        """Delete the keys starting with `prefix` first seen before `cutoff`; returns how many."""
+        ...
+
+
+class DigestJobStore(Protocol):
+    async def enqueue(self, jobs: Sequence[NewDigest]) -> list[bool]:
+        """Create jobs in one transaction; for each, whether it was created (False when a job with
+        its occurrence key existed, or came earlier in `jobs`)."""
+        ...
+
+    async def record_known_replays(self, meeting: EndedMeeting, replay_keys: Iterable[str]) -> bool:
+        """Note replays that must never be posted, as a SKIPPED job; False if a job with this
+        occurrence key exists already."""
+        ...
+
+    async def claim_due(
+        self, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
+    ) -> list[DigestJob]:
+        """Lease up to `limit` PENDING jobs that are due and not leased (or whose lease ran out),
+        earliest due first; no job is handed to two workers while its lease holds."""
+        ...
+
+    async def next_due(self) -> datetime | None:
+        """When the earliest unleased PENDING job falls due; None when there is none."""
+        ...
+
+    async def renew_lease(self, job_id: int, *, worker_id: str, until: datetime) -> bool:
+        """Extend `worker_id`'s lease on a PENDING job; False if it no longer holds it."""
+        ...
+
+    async def reschedule(
+        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+    ) -> bool:
+        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        ...
+
+    async def finish(
+        self, job_id: int, *, worker_id: str, outcome: JobState, posted_replays: Iterable[str] = ()
+    ) -> bool:
+        """Close a leased job for good (any state but PENDING and SKIPPED), noting the replays it
+        posted; False if `worker_id` lost the lease."""
+        ...
+
+    async def record_delivery(self, job_id: int, recipient: str) -> bool:
+        """Note that (a part of) a digest went to `recipient`; True only the first time."""
+        ...
+
+    async def deliveries(self, job_id: int) -> set[str]: ...
+
+    async def replays_posted_for_meeting(
+        self, meeting_id: str, *, excluding_job: int | None = None
+    ) -> set[str]:
+        """The replay keys that jobs of this meeting (every occurrence) have posted or skipped."""
+        ...
+
+    async def for_meeting(self, meeting_id: str) -> list[DigestJob]:
+        """Every job of this meeting, oldest first."""
+        ...
+
+    async def get(self, job_id: int) -> DigestJob | None: ...
+
+
+@dataclass(frozen=True)
+class Storage:
+    """Everything durable, one implementation of each part, as the composition root hands it out."""
+
+    links: LinkStore
+    preferences: PreferenceStore
+    subscriptions: SubscriptionStore
+    events: SeenEvents
+    digest_jobs: DigestJobStore
