@@ -14,6 +14,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import web
@@ -27,20 +28,24 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.core.digests import Digests, DigestTiming
+from bot.core.digest_queue import DigestQueue, DigestTiming
+from bot.core.digest_rules import DigestRules
 from bot.core.identity import Identity, TencentDirectory
+from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.poller import ReplayPoller
+from bot.core.seen import SeenSlackEvents
+from bot.core.subscriptions import DigestSettings
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials
-from bot.services import Services
-from bot.slack.app import build_bolt_app
+from bot.slack.answers import Answers
+from bot.slack.app import SlackParts, build_bolt_app
 from bot.slack.digest_sink import SlackDigestSink
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
-from bot.store import Store
+from bot.store import Database, open_database
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
@@ -84,41 +89,71 @@ def build_tencent_client(settings: Settings, http: aiohttp.ClientSession) -> Ten
     )
 
 
-async def build_services(settings: Settings) -> tuple[Services, AsyncWebClient]:
-    store = await Store.open(settings.database_url)
+@dataclass
+class Running:
+    """What one instance is made of, as far as start-up and shutdown need to know."""
+
+    http: aiohttp.ClientSession
+    database: Database
+    slack: AsyncWebClient
+    lookup: ReplayLookup
+    digests: DigestRules
+    seen: SeenSlackEvents
+    in_flight: InFlight
+    bolt: AsyncApp
+
+
+async def build(settings: Settings) -> Running:
+    """Every part of one instance, each handed exactly what it uses."""
+    database = await open_database(settings.database_url)
+    storage = database.storage
     http = build_http_session()
     slack = build_slack_client(settings, http)
     tencent = build_tencent_client(settings, http)
     lookup = ReplayLookup(tencent)
     profiles = SlackProfiles(slack)
     operator = settings.tencent_meeting_operator_id
-    directory = TencentDirectory(tencent, operator) if operator else None
     identity = Identity(
-        store,
+        storage.links,
         profiles,
         tencent,
         operator_id=operator,
         admins=settings.bot_admins,
-        directory=directory,
+        directory=TencentDirectory(tencent, operator) if operator else None,
     )
     poster = SlackPoster(slack)
     timing = DigestTiming(
         delay=settings.digest_delay_seconds, give_up=settings.digest_give_up_seconds
     )
-    digests = Digests(store, lookup, SlackDigestSink(poster, profiles), timing=timing)
-    services = Services(
-        settings=settings,
-        http=http,
-        store=store,
-        tencent=tencent,
+    digests = DigestRules(
+        storage,
+        DigestQueue(storage.digest_jobs, timing=timing),
+        lookup,
+        SlackDigestSink(poster, profiles),
+    )
+    settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
+    seen = SeenSlackEvents(storage.events)
+    in_flight = InFlight()
+    parts = SlackParts(
+        answers=Answers(identity, lookup, settings_use_case),
+        identity=identity,
         lookup=lookup,
         profiles=profiles,
-        identity=identity,
         poster=poster,
         responder=Responder(http),
-        digests=digests,
+        seen=seen,
+        in_flight=in_flight,
     )
-    return services, slack
+    return Running(
+        http=http,
+        database=database,
+        slack=slack,
+        lookup=lookup,
+        digests=digests,
+        seen=seen,
+        in_flight=in_flight,
+        bolt=build_bolt_app(settings, slack, parts),
+    )
 
 
 class BotServer:
@@ -126,21 +161,24 @@ class BotServer:
         self.settings = settings
         self.host = host
         self.port: int | None = None
-        self.services: Services | None = None
-        self.bolt: AsyncApp | None = None
+        self.running: Running | None = None
         self._runner: web.AppRunner | None = None
         self._socket_mode: AsyncSocketModeHandler | None = None
         self._stop_worker = asyncio.Event()
-        self._worker: asyncio.Task[None] | None = None
-        self._poller: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self._stopped = False
 
     async def start(self) -> int:
         """Build everything and start serving; returns the bound port (PORT=0 picks a free one)."""
-        services, slack = await build_services(self.settings)
-        self.services = services
-        self.bolt = build_bolt_app(services, slack)
-        self._runner = web.AppRunner(build_web_app(services, self.bolt), access_log=None)
+        running = self.running = await build(self.settings)
+        web_app = build_web_app(
+            self.settings,
+            running.bolt,
+            digests=running.digests,
+            in_flight=running.in_flight,
+            database_ping=running.database.ping,
+        )
+        self._runner = web.AppRunner(web_app, access_log=None)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -149,22 +187,23 @@ class BotServer:
         await web.SockSite(self._runner, sock).start()
         if self.settings.slack_app_token is not None:
             self._socket_mode = AsyncSocketModeHandler(
-                self.bolt, self.settings.slack_app_token.get_secret_value()
+                running.bolt, self.settings.slack_app_token.get_secret_value()
             )
             await self._socket_mode.connect_async()
-        self._worker = asyncio.create_task(
-            services.digests.run(self._stop_worker), name="digest worker"
-        )
+        stop = self._stop_worker
+        self._background = [
+            asyncio.create_task(running.digests.run(stop), name="digest worker"),
+            asyncio.create_task(running.seen.run_purge(stop), name="seen-event purge"),
+        ]
         if self.settings.tencent_webhook_token is None:
             # No webhook, so no meeting.end will come: watch the subscribed codes instead.
             poller = ReplayPoller(
-                services.store,
-                services.lookup,
-                services.digests,
+                running.lookup,
+                running.digests,
                 delay=self.settings.digest_delay_seconds,
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
             )
-            self._poller = asyncio.create_task(poller.run(self._stop_worker), name="replay poller")
+            self._background.append(asyncio.create_task(poller.run(stop), name="replay poller"))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"
         log.info("serving on port %s (%s)", self.port, mode)
         return self.port
@@ -181,12 +220,12 @@ class BotServer:
             # work they started after the ack is drained below. `shutdown()` alone only runs hooks.
             await self._runner.cleanup()
         self._stop_worker.set()
-        if self.services is not None:
+        if (running := self.running) is not None:
             # Digests under way and answers owed to people finish together, within the timeout;
             # a digest cut short is taken up again when its lease runs out (deliveries made are
             # recorded, so nobody gets it twice).
-            background = [task for task in (self._worker, self._poller) if task is not None]
-            drain = self.services.in_flight.drain(drain_timeout)
+            background = self._background
+            drain = running.in_flight.drain(drain_timeout)
             if background:
                 drained, _ = await asyncio.gather(
                     drain, asyncio.wait(background, timeout=drain_timeout)
@@ -194,14 +233,14 @@ class BotServer:
             else:
                 drained = await drain
             if not drained:
-                log.warning("shutdown: %d look-ups still running", self.services.in_flight.count)
+                log.warning("shutdown: %d look-ups still running", running.in_flight.count)
             for task in background:
                 if not task.done():
                     log.warning("shutdown: cutting %s short", task.get_name())
                     task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
-            await self.services.http.close()
-            await self.services.store.close()
+            await running.http.close()
+            await running.database.close()
         log.info("stopped")
 
     async def serve_forever(self, on_ready: Callable[[int], None] | None = None) -> None:

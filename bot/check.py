@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import build_http_session, build_slack_client, build_tencent_client
 from bot.config import Settings
 from bot.meeting import errors
-from bot.store import Store
+from bot.store import open_database
 
 Check = Callable[[], Awaitable[str]]
 
@@ -53,12 +53,12 @@ async def _run(name: str, check: Check) -> bool:
 
 
 async def _database(settings: Settings) -> str:
-    store = await Store.open(settings.database_url)
+    database = await open_database(settings.database_url)
     try:
-        if not await store.ping():
+        if not await database.ping():
             raise RuntimeError("the database does not answer")
     finally:
-        await store.close()
+        await database.close()
     return "reachable, schema up to date"
 
 

@@ -3,32 +3,48 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from sqlalchemy.exc import SQLAlchemyError
 
+from bot.config import Settings
+from bot.core.digest_rules import DigestRules
+from bot.core.in_flight import InFlight
+from bot.core.storage import StorageRejected, StorageUnavailable
 from bot.meeting import webhook
-from bot.services import Services
 
 log = logging.getLogger(__name__)
 
-SERVICES = web.AppKey("services", Services)
+SETTINGS = web.AppKey("settings", Settings)
 BOLT = web.AppKey("bolt", AsyncApp)
+DIGESTS = web.AppKey("digests", DigestRules)
+IN_FLIGHT = web.AppKey("in_flight", InFlight)
+DATABASE_PING = web.AppKey("database_ping", Callable[[], Awaitable[bool]])
 
 #: Tencent posts small JSON envelopes; anything bigger is not from Tencent.
 MAX_WEBHOOK_BODY = 256 * 1024
 
 
-def build_web_app(services: Services, bolt: AsyncApp) -> web.Application:
+def build_web_app(
+    settings: Settings,
+    bolt: AsyncApp,
+    *,
+    digests: DigestRules,
+    in_flight: InFlight,
+    database_ping: Callable[[], Awaitable[bool]],
+) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
-    app[SERVICES] = services
+    app[SETTINGS] = settings
     app[BOLT] = bolt
+    app[DIGESTS] = digests
+    app[IN_FLIGHT] = in_flight
+    app[DATABASE_PING] = database_ping
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/tencent/webhook", tencent_url_check)
     app.router.add_post("/tencent/webhook", tencent_event)
-    if not services.settings.socket_mode:
+    if not settings.socket_mode:
         app.router.add_post("/slack/events", slack_events)
     return app
 
@@ -39,19 +55,17 @@ async def slack_events(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    database_ok = await services.store.ping()
+    database_ok = await request.app[DATABASE_PING]()
     body = {
         "status": "ok" if database_ok else "unavailable",
         "database": "ok" if database_ok else "unreachable",
-        "mode": "socket" if services.settings.socket_mode else "http",
-        "in_flight": services.in_flight.count,
+        "mode": "socket" if request.app[SETTINGS].socket_mode else "http",
+        "in_flight": request.app[IN_FLIGHT].count,
     }
     return web.json_response(body, status=200 if database_ok else 503)
 
 
-def _webhook_secrets(services: Services) -> tuple[str, str | None] | None:
-    settings = services.settings
+def _webhook_secrets(settings: Settings) -> tuple[str, str | None] | None:
     if settings.tencent_webhook_token is None:
         return None
     aes = settings.tencent_webhook_aes_key
@@ -66,7 +80,7 @@ def _signed_headers(request: web.Request) -> tuple[str, str, str]:
 
 
 async def tencent_url_check(request: web.Request) -> web.Response:
-    secrets = _webhook_secrets(request.app[SERVICES])
+    secrets = _webhook_secrets(request.app[SETTINGS])
     if secrets is None:
         raise web.HTTPNotFound()
     token, aes_key = secrets
@@ -88,8 +102,7 @@ async def tencent_url_check(request: web.Request) -> web.Response:
 
 
 async def tencent_event(request: web.Request) -> web.Response:
-    services = request.app[SERVICES]
-    secrets = _webhook_secrets(services)
+    secrets = _webhook_secrets(request.app[SETTINGS])
     if secrets is None:
         raise web.HTTPNotFound()
     token, aes_key = secrets
@@ -109,14 +122,8 @@ async def tencent_event(request: web.Request) -> web.Response:
     # The job is recorded before we answer: once Tencent hears 200 the digest must survive a crash.
     try:
         for ended in webhook.meetings_ended(event):
-            await services.digests.meeting_ended(
-                occurrence_key=ended.dedupe_key,
-                meeting_id=ended.meeting_id,
-                meeting_code=ended.meeting_code,
-                subject=ended.subject,
-                creator_userid=ended.creator_userid,
-            )
-    except SQLAlchemyError as error:
+            await request.app[DIGESTS].meeting_ended(ended)
+    except (StorageUnavailable, StorageRejected) as error:
         # Not 200: Tencent delivers again, and the job is recorded once the database is back.
         log.error("could not record digest job, asking Tencent to redeliver: %r", error)
         return web.Response(status=503, text="temporarily unavailable")

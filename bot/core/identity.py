@@ -20,15 +20,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core.memo import Memo
+from bot.core.records import Link, LinkMethod
+from bot.core.storage import LinkStore
 from bot.meeting import errors
 from bot.meeting.models import TencentUser
-from bot.store import Link, Store
 
 log = logging.getLogger(__name__)
 
-SELF_VERIFIED = "self_verified"
-ADMIN = "admin"
-EMAIL_MATCH = "email_match"
+
+class IdentityUnavailable(Exception):
+    """Who the caller is depends on Tencent's directory, and it cannot be read now: "you are not
+    linked" would send the person off to link themselves for nothing."""
 
 
 class EmailSource(Protocol):
@@ -145,48 +148,10 @@ class LinkChange:
     userid: str | None = None
 
 
-class _LinkCache:
-    """Recently read links, by (team, Slack user), each trusted for `ttl` seconds; at most
-    `max_entries` (the oldest read goes first), so memory stays flat however many people ask.
-
-    A read that overlapped a change must not put the old link back: `put` takes the `version` seen
-    before the database read and is ignored when any link changed since.
-    """
-
-    def __init__(self, ttl: float, max_entries: int, clock: Callable[[], float]) -> None:
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._links: dict[tuple[str, str], tuple[float, str]] = {}
-        self.version = 0
-
-    def get(self, key: tuple[str, str]) -> str | None:
-        entry = self._links.get(key)
-        if entry is None:
-            return None
-        expires, userid = entry
-        if self._clock() >= expires:
-            del self._links[key]
-            return None
-        return userid
-
-    def put(self, key: tuple[str, str], userid: str, version: int) -> None:
-        if version != self.version:
-            return
-        self._links.pop(key, None)
-        if len(self._links) >= self._max_entries:
-            del self._links[next(iter(self._links))]
-        self._links[key] = (self._clock() + self._ttl, userid)
-
-    def forget(self, key: tuple[str, str]) -> None:
-        self.version += 1
-        self._links.pop(key, None)
-
-
 class Identity:
     def __init__(
         self,
-        store: Store,
+        links: LinkStore,
         emails: EmailSource,
         users: UserSource,
         *,
@@ -197,44 +162,56 @@ class Identity:
         max_cached_links: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._store = store
+        self._links = links
         self._emails = emails
         self._users = users
         self._operator_id = operator_id
         self._admins = admins
         self._directory = directory
-        self._links = _LinkCache(link_ttl, max_cached_links, clock)
+        # Found links only: an unlinked person is looked up again (they may link any moment).
+        self._userids: Memo[tuple[str, str], str | None] = Memo(
+            ttl=lambda userid: link_ttl if userid is not None else 0.0,
+            max_entries=max_cached_links,
+            clock=clock,
+        )
 
     def is_admin(self, slack_user_id: str) -> bool:
         return slack_user_id in self._admins
 
     async def link_of(self, team_id: str, slack_user_id: str) -> Link | None:
-        return await self._store.get_link(team_id, slack_user_id)
+        return await self._links.get(team_id, slack_user_id)
 
     async def resolve(self, team_id: str, slack_user_id: str) -> str | None:
         """The caller's meeting userid, or None when they are not linked and no email matches.
 
-        Raises TencentMeetingError when only Tencent's directory could tell and it cannot be read
-        now: "you are not linked" would send the person off to link themselves for nothing.
+        Raises IdentityUnavailable when only Tencent's directory could tell and it cannot be read.
         """
         key = (team_id, slack_user_id)
-        cached = self._links.get(key)
-        if cached is not None:
-            return cached
-        version = self._links.version
-        link = await self._store.get_link(team_id, slack_user_id)
+        return await self._userids.fetch(key, lambda: self._find(team_id, slack_user_id))
+
+    async def _find(self, team_id: str, slack_user_id: str) -> str | None:
+        link = await self._links.get(team_id, slack_user_id)
         if link is not None:
-            self._links.put(key, link.tencent_userid, version)
             return link.tencent_userid
         if self._directory is None:
             return None
         email = await self._emails.email_of(slack_user_id)
         if not email:
             return None
-        user = await self._directory.find_by_email(email)
+        try:
+            user = await self._directory.find_by_email(email)
+        except errors.TencentMeetingError as error:
+            log.warning("could not tell who %s is: %s", slack_user_id, error)
+            raise IdentityUnavailable() from error
         if user is None:
             return None
-        await self._save(team_id, slack_user_id, user.userid, EMAIL_MATCH, slack_user_id)
+        await self._links.save(
+            team_id,
+            slack_user_id,
+            user.userid,
+            method=LinkMethod.EMAIL_MATCH,
+            linked_by=slack_user_id,
+        )
         log.info("linked %s to %s by email match", slack_user_id, user.userid)
         return user.userid
 
@@ -256,14 +233,14 @@ class Identity:
             return LinkChange(LinkOutcome.EMAIL_MISMATCH, slack_user_id, userid)
         others = [
             link
-            for link in await self._store.links_for_tencent_user(userid)
+            for link in await self._links.for_tencent_user(userid)
             if (link.team_id, link.slack_user_id) != (team_id, slack_user_id)
         ]
         if others:
             # Another Slack account already speaks for this userid; only an admin may move it.
             log.warning("refused self-link of %s to %s: already linked", slack_user_id, userid)
             return LinkChange(LinkOutcome.TAKEN, slack_user_id, userid)
-        await self._save(team_id, slack_user_id, userid, SELF_VERIFIED, slack_user_id)
+        await self._save(team_id, slack_user_id, userid, LinkMethod.SELF_VERIFIED, slack_user_id)
         log.info("%s linked themselves to %s (email verified)", slack_user_id, userid)
         return LinkChange(LinkOutcome.LINKED, slack_user_id, userid)
 
@@ -271,7 +248,7 @@ class Identity:
         if not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to link %s to %s", actor, target, userid)
             return LinkChange(LinkOutcome.NOT_ADMIN, target, userid)
-        await self._save(team_id, target, userid, ADMIN, actor)
+        await self._save(team_id, target, userid, LinkMethod.ADMIN, actor)
         log.info("admin %s linked %s to %s", actor, target, userid)
         return LinkChange(LinkOutcome.LINKED, target, userid)
 
@@ -281,7 +258,7 @@ class Identity:
             log.warning("refused: non-admin %s tried to unlink %s", actor, target)
             return LinkChange(LinkOutcome.NOT_ADMIN, target)
         async with self._changing(team_id, target):
-            removed = await self._store.delete_link(team_id, target)
+            removed = await self._links.delete(team_id, target)
         if removed is None:
             log.info("%s asked to unlink %s, who was not linked", actor, target)
             return LinkChange(LinkOutcome.NOTHING_TO_UNLINK, target)
@@ -289,10 +266,10 @@ class Identity:
         return LinkChange(LinkOutcome.UNLINKED, target, removed.tencent_userid)
 
     async def _save(
-        self, team_id: str, slack_user_id: str, userid: str, method: str, by: str
+        self, team_id: str, slack_user_id: str, userid: str, method: LinkMethod, by: str
     ) -> None:
         async with self._changing(team_id, slack_user_id):
-            await self._store.save_link(team_id, slack_user_id, userid, method=method, linked_by=by)
+            await self._links.save(team_id, slack_user_id, userid, method=method, linked_by=by)
 
     @contextlib.asynccontextmanager
     async def _changing(self, team_id: str, slack_user_id: str) -> AsyncIterator[None]:
@@ -300,8 +277,8 @@ class Identity:
         and after, even when the write fails (it may have committed all the same), so that no
         read that overlapped it can keep the old link."""
         key = (team_id, slack_user_id)
-        self._links.forget(key)
+        self._userids.forget(key)
         try:
             yield
         finally:
-            self._links.forget(key)
+            self._userids.forget(key)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.core.memo import Memo
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.parsing import MeetingRef
 from bot.meeting import errors
@@ -62,8 +62,9 @@ class CachePolicy:
     #: meetings asked about in one minute is far beyond one workspace, and memory stays flat
     max_entries: int = 2_000
 
-
-_Key = tuple[str, str, str]
+    def ttl(self, meetings: tuple[MeetingReplays, ...]) -> float:
+        has_replays = any(meeting.live_replay_list for meeting in meetings)
+        return self.with_replays if has_replays else self.without_replays
 
 
 class ReplayLookup:
@@ -75,14 +76,18 @@ class ReplayLookup:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
-        self._policy = cache or CachePolicy()
-        self._clock = clock
-        self._cache: OrderedDict[_Key, tuple[float, tuple[MeetingReplays, ...]]] = OrderedDict()
-        self._in_flight: dict[_Key, asyncio.Future[tuple[MeetingReplays, ...]]] = {}
+        policy = cache or CachePolicy()
+        # Keyed by userid too: Tencent answers only the creator, so one person's answer is never
+        # handed to another.
+        self._answers: Memo[tuple[MeetingRef, str], tuple[MeetingReplays, ...]] = Memo(
+            ttl=policy.ttl, max_entries=policy.max_entries, clock=clock
+        )
 
     async def lookup(self, ref: MeetingRef, userid: str, *, fresh: bool = False) -> LookupResult:
         try:
-            meetings = await self._meetings(ref, userid, fresh=fresh)
+            meetings = await self._answers.fetch(
+                (ref, userid), lambda: self._fetch(ref, userid), fresh=fresh
+            )
         except errors.TencentMeetingError as error:
             problem = problem_for(error)
             level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
@@ -95,49 +100,9 @@ class ReplayLookup:
     ) -> list[LookupResult]:
         return list(await asyncio.gather(*(self.lookup(r, userid, fresh=fresh) for r in refs)))
 
-    def forget(self, refs: Sequence[MeetingRef], userid: str) -> None:
-        for ref in refs:
-            self._cache.pop((ref.kind, ref.value, userid), None)
-
-    async def _meetings(
-        self, ref: MeetingRef, userid: str, *, fresh: bool
-    ) -> tuple[MeetingReplays, ...]:
-        key: _Key = (ref.kind, ref.value, userid)
-        if not fresh and (cached := self._cached(key)) is not None:
-            return cached
-        pending = self._in_flight.get(key)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch(ref, userid))
-            self._in_flight[key] = pending
-            pending.add_done_callback(lambda done: self._settle(key, done))
-        # shield: one impatient caller being cancelled must not cancel the call the others share
-        return await asyncio.shield(pending)
-
     async def _fetch(self, ref: MeetingRef, userid: str) -> tuple[MeetingReplays, ...]:
         if ref.kind == "id":
             found = await self._source.replays_by_id(ref.value, userid=userid)
         else:
             found = await self._source.replays_by_code(ref.value, userid=userid)
         return tuple(found)
-
-    def _settle(self, key: _Key, done: asyncio.Future[tuple[MeetingReplays, ...]]) -> None:
-        self._in_flight.pop(key, None)
-        if done.cancelled() or done.exception() is not None:
-            return
-        meetings = done.result()
-        has_replays = any(m.live_replay_list for m in meetings)
-        ttl = self._policy.with_replays if has_replays else self._policy.without_replays
-        self._cache[key] = (self._clock() + ttl, meetings)
-        self._cache.move_to_end(key)
-        while len(self._cache) > self._policy.max_entries:
-            self._cache.popitem(last=False)
-
-    def _cached(self, key: _Key) -> tuple[MeetingReplays, ...] | None:
-        entry = self._cache.get(key)
-        if entry is None:
-            return None
-        expires, meetings = entry
-        if self._clock() >= expires:
-            del self._cache[key]
-            return None
-        return meetings

@@ -83,13 +83,9 @@ class Problem(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Lookup:
-    """Look up the replays of these meetings.
-
-    `join_links` counts the `/dm/` join links seen: they hold no code, and the reply can say so.
-    """
+    """Look up the replays of these meetings."""
 
     refs: tuple[MeetingRef, ...]
-    join_links: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +101,7 @@ class Help:
 
 
 @dataclass(frozen=True, slots=True)
-class Link:
+class LinkCommand:
     """Link a Slack user to a Tencent userid: the caller (`target` None) or, by admins, `target`."""
 
     userid: str
@@ -162,7 +158,7 @@ Command = (
     Lookup
     | Refresh
     | Help
-    | Link
+    | LinkCommand
     | Unlink
     | WhoAmI
     | Subscribe
@@ -175,7 +171,7 @@ COMMAND_TYPES: tuple[type, ...] = (
     Lookup,
     Refresh,
     Help,
-    Link,
+    LinkCommand,
     Unlink,
     WhoAmI,
     Subscribe,
@@ -405,14 +401,13 @@ def _find(normalized: str) -> tuple[tuple[MeetingRef, ...], _Scan]:
     return _dedupe(found), scan
 
 
-def find_meeting_refs(text: str) -> tuple[tuple[MeetingRef, ...], int]:
-    """The meetings referred to in `text`, in order and deduplicated, and how many distinct `/dm/`
-    join links it holds (they name a meeting without its code, so the reply can say so).
+def find_meeting_refs(text: str) -> tuple[MeetingRef, ...]:
+    """The meetings referred to in `text`, in order and deduplicated.
 
     Not capped: callers that act on the result cap it at `MAX_REFS`.
     """
-    refs, scan = _find(normalize(text))
-    return refs, len(scan.join_links)
+    refs, _ = _find(normalize(text))
+    return refs
 
 
 # ------------------------------------------------------------------------------------------------
@@ -517,7 +512,7 @@ def _parse_link(args: list[str]) -> Command:
     if not _USERID.fullmatch(unquoted):
         return Invalid(Problem.BAD_USERID, _clip(userid))
     userid = unquoted
-    return Link(userid=userid, target=target)
+    return LinkCommand(userid=userid, target=target)
 
 
 def _parse_unlink(args: list[str]) -> Command:
@@ -535,7 +530,7 @@ def _parse_code(rest: str) -> str | Invalid | None:
     """The one meeting code `subscribe`/`unsubscribe` may take: None if absent."""
     if not rest:
         return None
-    refs, _ = find_meeting_refs(rest)
+    refs = find_meeting_refs(rest)
     if len(refs) != 1 or refs[0].kind != "code":
         return Invalid(Problem.BAD_CODE, _clip(rest))
     return refs[0].value
@@ -556,7 +551,7 @@ def _parse_refs(text: str, *, refresh: bool) -> Command:
     if len(refs) > MAX_REFS:
         return Invalid(Problem.TOO_MANY, str(len(refs)))
     if refs:
-        return Refresh(refs) if refresh else Lookup(refs, len(scan.join_links))
+        return Refresh(refs) if refresh else Lookup(refs)
     if scan.join_links:
         return Invalid(Problem.JOIN_LINK_ONLY)
     if scan.live_links:

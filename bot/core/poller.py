@@ -6,9 +6,8 @@ the code up now and then with the subscriber's userid (the creator's: `subscribe
 that) and, when a meeting of that code has replays that no digest has posted yet, creates a digest
 job for them. The digest machinery does the rest: recipients, posting, deliveries, retries.
 
-What it cannot see: subscriptions to *all* of someone's meetings. Tencent's API (as this app uses
-it, spec §1) has no "meetings this user created that ended lately" endpoint, so without the webhook
-only named codes can be watched. Codes are also recycled 30 days after a meeting's scheduled start,
+What it does not see yet: subscriptions to *all* of someone's meetings (that needs Tencent's
+"ended meetings of a user" history query), so without the webhook only named codes are watched. Codes are also recycled 30 days after a meeting's scheduled start,
 after which a code names someone else's meeting and its look-up fails as "not the creator".
 
 Replays that exist when the poller first watches a code are recorded as known (a 'skipped' job)
@@ -23,11 +22,11 @@ import hashlib
 import logging
 from collections.abc import Iterable
 
-from bot.core.digests import Digests, replay_key
+from bot.core.digest_rules import DigestRules, replay_key
 from bot.core.lookup import ReplayLookup
 from bot.core.parsing import MeetingRef
+from bot.core.records import EndedMeeting
 from bot.meeting.models import MeetingReplays
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +50,12 @@ def _occurrence_key(meeting_id: str, keys: Iterable[str]) -> str:
 class ReplayPoller:
     def __init__(
         self,
-        store: Store,
         lookup: ReplayLookup,
-        digests: Digests,
+        digests: DigestRules,
         *,
         delay: float,
         calls_per_minute: int,
     ) -> None:
-        self._store = store
         self._lookup = lookup
         self._digests = digests
         self._delay = delay
@@ -79,7 +76,7 @@ class ReplayPoller:
 
     async def run_once(self) -> int:
         """Look at every watched code once; returns how many (userid, code) pairs were watched."""
-        watched = await self._store.code_subscriptions()
+        watched = await self._digests.watched_codes()
         for userid, code in watched:
             await self._poll(userid, code)
         return len(watched)
@@ -89,40 +86,30 @@ class ReplayPoller:
         if result.problem is not None:
             log.info("replay poll of %s for %s: %s", code, userid, result.problem)
             return
-        # The first look at a code sets the baseline; one instance wins it, in any number. These
-        # seen_events keys must outlive any purge of old events: a forgotten one would make the
-        # next look a baseline again, and replays that appeared since the last look go unposted.
-        first_look = await self._store.first_sighting(f"poller:watch:{userid}:{code}")
+        # The first look at a code sets the baseline; one instance wins it, in any number.
+        first_look = await self._digests.first_watch(userid, code)
         for meeting in result.meetings:
             await self._new_replays(meeting, userid, code, baseline=first_look)
 
     async def _new_replays(
         self, meeting: MeetingReplays, userid: str, code: str, *, baseline: bool
     ) -> None:
-        known = await self._store.replays_posted_for_meeting(meeting.meeting_id)
+        known = await self._digests.known_replays(meeting.meeting_id)
         new = [replay_key(r) for r in meeting.live_replay_list if replay_key(r) not in known]
         if not new:
             return
-        key = _occurrence_key(meeting.meeting_id, new)
-        if baseline:
-            await self._store.record_known_replays(
-                occurrence_key=key,
-                meeting_id=meeting.meeting_id,
-                meeting_code=code,
-                subject=meeting.subject,
-                creator_userid=userid,
-                replay_keys=new,
-            )
-            log.info("replay poll: %d replays of %s were there already", len(new), code)
-            return
-        jobs = await self._store.digests_for_meeting(meeting.meeting_id)
-        if any(job.state == "pending" for job in jobs):
-            return  # a digest is on its way already (it posts whatever is new when it runs)
-        if await self._digests.replays_appeared(
-            occurrence_key=key,
+        ended = EndedMeeting(
+            occurrence_key=_occurrence_key(meeting.meeting_id, new),
             meeting_id=meeting.meeting_id,
             meeting_code=code,
             subject=meeting.subject,
             creator_userid=userid,
-        ):
+        )
+        if baseline:
+            await self._digests.never_post(ended, new)
+            log.info("replay poll: %d replays of %s were there already", len(new), code)
+            return
+        if await self._digests.digest_pending(meeting.meeting_id):
+            return  # a digest is on its way already (it posts whatever is new when it runs)
+        if await self._digests.replays_appeared(ended):
             log.info("replay poll: %d new replays of %s", len(new), code)

@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 from urllib.parse import unquote
@@ -27,6 +26,8 @@ from pydantic import (
     ValidationError,
     field_validator,
 )
+
+from bot.core.records import EndedMeeting
 
 SUCCESS_BODY = "successfully received callback"
 MEETING_END = "meeting.end"
@@ -301,39 +302,24 @@ def read_delivery(
 # --- what the rest of the app needs ----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class EndedMeeting:
-    """A meeting that ended: the trigger of a digest."""
+def occurrence_key(info: WebhookMeeting) -> str:
+    """Equal for redeliveries of one meeting's end; distinct per occurrence of a recurring one.
 
-    meeting_id: str
-    meeting_code: str
-    subject: str
-    creator_userid: str
-    end_time: datetime | None
-    start_time: datetime | None = None
-    sub_meeting_id: str = ""
-
-    @property
-    def dedupe_key(self) -> str:
-        """Equal for redeliveries of one meeting's end; distinct per occurrence of a recurring one.
-
-        The end time is left out on purpose: duplicate `meeting.end` events may disagree on it.
-        """
-        occurrence = self.sub_meeting_id or (
-            str(int(self.start_time.timestamp())) if self.start_time else ""
-        )
-        return f"meeting.end:{self.meeting_id}:{occurrence}"
+    The end time is left out on purpose: duplicate `meeting.end` events may disagree on it.
+    """
+    occurrence = info.sub_meeting_id or (
+        str(int(info.start_time.timestamp())) if info.start_time else ""
+    )
+    return f"meeting.end:{info.meeting_id}:{occurrence}"
 
 
 def _ended(info: WebhookMeeting) -> EndedMeeting:
     return EndedMeeting(
+        occurrence_key=occurrence_key(info),
         meeting_id=info.meeting_id,
         meeting_code=info.meeting_code,
         subject=info.subject,
         creator_userid=info.creator_userid,
-        end_time=info.end_time,
-        start_time=info.start_time,
-        sub_meeting_id=info.sub_meeting_id,
     )
 
 

@@ -1,10 +1,10 @@
 """What the bot answers to each `/replays` command, as Slack messages; shared by the slash command,
 mentions and DMs so that every way in behaves the same.
 
-Each answer is a `Reply`: message dicts (`text` + `blocks`) and whether they are fit for a whole
-channel to see (a mention answers in its thread only when a look-up found something; refusals and
-errors go to the asker alone). Look-ups go through the one core lookup path; identity and
-subscription rules live in the core and the store, not here.
+The decisions are the core's (identity, the one lookup path, digest settings); this module only
+turns their typed results into messages. Each answer is a `Reply`: message dicts (`text` +
+`blocks`) and whether they are fit for a whole channel to see (a mention answers in its thread only
+when a look-up found something; refusals and errors go to the asker alone).
 """
 
 from __future__ import annotations
@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core import parsing as p
-from bot.core.identity import ADMIN, EMAIL_MATCH, SELF_VERIFIED, LinkChange, LinkOutcome
-from bot.core.lookup import problem_for
+from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
+from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem, LookupResult
+from bot.core.records import LinkMethod
+from bot.core.subscriptions import (
+    DigestSettings,
+    Place,
+    SubscriptionChange,
+    SubscriptionOutcome,
+)
 from bot.i18n import Locale, t
-from bot.meeting.errors import TencentMeetingError
-from bot.services import Services
-from bot.slack import blocks
 from bot.slack.blocks import describe_ref, render_invalid, render_lookup, render_text
 
 log = logging.getLogger(__name__)
@@ -38,6 +42,10 @@ class Caller:
     channel_id: str
     locale: Locale
 
+    @property
+    def place(self) -> Place:
+        return Place(self.team_id, self.user_id, self.channel_id)
+
 
 @dataclass(frozen=True)
 class Reply:
@@ -47,134 +55,125 @@ class Reply:
     public: bool = False
 
 
-class _IdentityUnavailable(Exception):
-    """Tencent's directory was needed to know who the caller is, and could not be read."""
-
-    def __init__(self, error: TencentMeetingError) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
-def ack_text(command: p.Command, locale: Locale) -> str | None:
-    """The immediate acknowledgement line for a command that needs a Tencent call, else None."""
-    if isinstance(command, p.Lookup | p.Refresh):
-        return blocks.ack_text(command.refs, locale)
-    return None
-
-
 def _say(key: str, caller: Caller, **params: object) -> list[Message]:
     return [render_text(t(key, caller.locale, **params))]
 
 
-async def answer(
-    command: p.Command, caller: Caller, services: Services, *, shareable: bool
-) -> Reply:
-    """The reply to one command; look-ups are `public` when at least one meeting was found."""
-    try:
-        if isinstance(command, p.Lookup | p.Refresh):
-            fresh = isinstance(command, p.Refresh)
-            return await lookup(command.refs, caller, services, shareable=shareable, fresh=fresh)
-        return Reply(await _private_answer(command, caller, services))
-    except _IdentityUnavailable as unavailable:
-        log.warning("could not tell who %s is: %s", caller.user_id, unavailable.error)
-        return Reply(_say("identity_unavailable", caller))
+class Answers:
+    def __init__(self, identity: Identity, lookup: ReplayLookup, settings: DigestSettings) -> None:
+        self._identity = identity
+        self._lookup = lookup
+        self._settings = settings
 
+    async def answer(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply:
+        """The reply to one command; look-ups are `public` when at least one meeting was found."""
+        try:
+            if isinstance(command, p.Lookup | p.Refresh):
+                fresh = isinstance(command, p.Refresh)
+                return await self.lookup(command.refs, caller, shareable=shareable, fresh=fresh)
+            return Reply(await self._private_answer(command, caller))
+        except IdentityUnavailable:
+            # The one place "Tencent's directory cannot tell who you are" is worded.
+            return Reply(_say("identity_unavailable", caller))
 
-async def _private_answer(command: p.Command, caller: Caller, services: Services) -> list[Message]:
-    match command:
-        case p.Help():
-            return await help_text(caller, services)
-        case p.Link(userid=userid, target=target):
-            return await link(caller, services, userid, target)
-        case p.Unlink(target=target):
-            change = await services.identity.unlink(caller.team_id, caller.user_id, target)
-            return _link_change(change, caller)
-        case p.WhoAmI():
-            return await whoami(caller, services)
-        case p.Subscribe(code=code):
-            return await subscribe(caller, services, code)
-        case p.Unsubscribe(code=code):
-            return await unsubscribe(caller, services, code)
-        case p.Subscriptions():
-            return await subscriptions(caller, services)
-        case p.DmDigests(enabled=enabled):
-            await services.store.set_dm_digests(caller.team_id, caller.user_id, enabled)
-            log.info("%s turned digest DMs %s", caller.user_id, "on" if enabled else "off")
-            return _say("dm_on_done" if enabled else "dm_off_done", caller)
-        case p.Invalid():
-            return [render_invalid(command, locale=caller.locale)]
-    raise AssertionError(f"unhandled command {command!r}")
-
-
-async def lookup(
-    refs: tuple[p.MeetingRef, ...],
-    caller: Caller,
-    services: Services,
-    *,
-    shareable: bool,
-    fresh: bool = False,
-) -> Reply:
-    try:
-        userid = await services.identity.resolve(caller.team_id, caller.user_id)
-    except TencentMeetingError as error:
-        # Who the caller is depends on Tencent's directory, which is down or over quota: say so
-        # in the words of a failed look-up rather than "you are not linked".
-        log.warning("could not tell who %s is: %s", caller.user_id, error)
-        results = [LookupResult(ref=ref, problem=problem_for(error)) for ref in refs[:1]]
-        userid = None
-    else:
+    async def lookup(
+        self,
+        refs: tuple[p.MeetingRef, ...],
+        caller: Caller,
+        *,
+        shareable: bool,
+        fresh: bool = False,
+    ) -> Reply:
+        """Raises IdentityUnavailable when who the caller is cannot be told now."""
+        userid = await self._identity.resolve(caller.team_id, caller.user_id)
         if userid is None:
             results = [LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED) for ref in refs[:1]]
         else:
-            results = await services.lookup.lookup_many(refs, userid, fresh=fresh)
-    messages = render_lookup(
-        results,
-        locale=caller.locale,
-        requester=caller.user_id if shareable else None,
-        shareable=shareable and userid is not None,
-        max_messages=MAX_MESSAGES,
-    )
-    return Reply(messages, public=any(result.meetings for result in results))
+            results = await self._lookup.lookup_many(refs, userid, fresh=fresh)
+        messages = render_lookup(
+            results,
+            locale=caller.locale,
+            requester=caller.user_id if shareable else None,
+            shareable=shareable and userid is not None,
+            max_messages=MAX_MESSAGES,
+        )
+        return Reply(messages, public=any(result.meetings for result in results))
 
+    async def _private_answer(self, command: p.Command, caller: Caller) -> list[Message]:
+        identity = self._identity
+        match command:
+            case p.Help():
+                return await self._help(caller)
+            case p.LinkCommand(userid=userid, target=target):
+                if target is None or target == caller.user_id:
+                    change = await identity.link_self(caller.team_id, caller.user_id, userid)
+                else:
+                    change = await identity.link_other(
+                        caller.team_id, caller.user_id, target, userid
+                    )
+                return _link_change(change, caller)
+            case p.Unlink(target=target):
+                change = await identity.unlink(caller.team_id, caller.user_id, target)
+                return _link_change(change, caller)
+            case p.WhoAmI():
+                return await self._whoami(caller)
+            case p.Subscribe(code=code):
+                return _subscription_change(
+                    await self._settings.subscribe(caller.place, code), caller
+                )
+            case p.Unsubscribe(code=code):
+                change = await self._settings.unsubscribe(caller.place, code)
+                return _subscription_change(change, caller)
+            case p.Subscriptions():
+                return await self._subscriptions(caller)
+            case p.DmDigests(enabled=enabled):
+                await self._settings.set_dm_digests(caller.team_id, caller.user_id, enabled)
+                return _say("dm_on_done" if enabled else "dm_off_done", caller)
+            case p.Invalid():
+                return [render_invalid(command, locale=caller.locale)]
+        raise AssertionError(f"unhandled command {command!r}")
 
-async def help_text(caller: Caller, services: Services) -> list[Message]:
-    link = await services.identity.link_of(caller.team_id, caller.user_id)
-    if link is None:
-        status = t("status_not_linked", caller.locale)
-    elif link.method == EMAIL_MATCH:
-        status = t("status_linked_by_email", caller.locale, userid=link.tencent_userid)
-    else:
-        status = t("status_linked", caller.locale, userid=link.tencent_userid)
-    return _say("help", caller, status=status)
+    async def _help(self, caller: Caller) -> list[Message]:
+        link = await self._identity.link_of(caller.team_id, caller.user_id)
+        if link is None:
+            status = t("status_not_linked", caller.locale)
+        elif link.method is LinkMethod.EMAIL_MATCH:
+            status = t("status_linked_by_email", caller.locale, userid=link.tencent_userid)
+        else:
+            status = t("status_linked", caller.locale, userid=link.tencent_userid)
+        return _say("help", caller, status=status)
 
+    async def _whoami(self, caller: Caller) -> list[Message]:
+        link = await self._identity.link_of(caller.team_id, caller.user_id)
+        if link is None:
+            userid = await self._identity.resolve(caller.team_id, caller.user_id)
+            if userid is None:
+                return _say("whoami_not_linked", caller)
+            return _say("whoami_by_email", caller, userid=userid)
+        # How the link was made is what tells a person whether to trust it (or whom to ask).
+        match link.method:
+            case LinkMethod.EMAIL_MATCH:
+                return _say("whoami_by_email", caller, userid=link.tencent_userid)
+            case LinkMethod.SELF_VERIFIED:
+                return _say("whoami_self_verified", caller, userid=link.tencent_userid)
+            case LinkMethod.ADMIN:
+                admin = f"<@{link.linked_by}>"
+                return _say("whoami_admin", caller, userid=link.tencent_userid, admin=admin)
 
-async def whoami(caller: Caller, services: Services) -> list[Message]:
-    link = await services.identity.link_of(caller.team_id, caller.user_id)
-    if link is None:
-        userid = await _my_userid(caller, services)
-        if userid is None:
-            return _say("whoami_not_linked", caller)
-        return _say("whoami_by_email", caller, userid=userid)
-    # How the link was made is what tells a person whether to trust it (or whom to ask).
-    if link.method == EMAIL_MATCH:
-        return _say("whoami_by_email", caller, userid=link.tencent_userid)
-    if link.method == SELF_VERIFIED:
-        return _say("whoami_self_verified", caller, userid=link.tencent_userid)
-    if link.method == ADMIN:
-        admin = f"<@{link.linked_by}>"
-        return _say("whoami_admin", caller, userid=link.tencent_userid, admin=admin)
-    return _say("whoami_linked", caller, userid=link.tencent_userid)
-
-
-async def link(
-    caller: Caller, services: Services, userid: str, target: str | None
-) -> list[Message]:
-    identity = services.identity
-    if target is None or target == caller.user_id:
-        change = await identity.link_self(caller.team_id, caller.user_id, userid)
-    else:
-        change = await identity.link_other(caller.team_id, caller.user_id, target, userid)
-    return _link_change(change, caller)
+    async def _subscriptions(self, caller: Caller) -> list[Message]:
+        subs = await self._settings.in_channel(caller.place)
+        if not subs:
+            return _say("subscriptions_none", caller)
+        lines = [t("subscriptions_header", caller.locale)]
+        for sub in subs:
+            user = f"<@{sub.created_by}>"
+            if sub.meeting_code:
+                lines.append(
+                    t("subscriptions_item_code", caller.locale, code=sub.meeting_code, user=user)
+                )
+            else:
+                lines.append(t("subscriptions_item_mine", caller.locale, user=user))
+        return [render_text("\n".join(lines))]
 
 
 _LINK_KEYS: dict[LinkOutcome, tuple[str, str]] = {
@@ -198,61 +197,22 @@ def _link_change(change: LinkChange, caller: Caller) -> list[Message]:
     return _say(key, caller, userid=change.userid or "", user=f"<@{change.target}>")
 
 
-async def _my_userid(caller: Caller, services: Services) -> str | None:
-    try:
-        return await services.identity.resolve(caller.team_id, caller.user_id)
-    except TencentMeetingError as error:
-        raise _IdentityUnavailable(error) from None
+#: outcome: (message for "all my meetings", message for one code)
+_SUBSCRIPTION_KEYS: dict[SubscriptionOutcome, tuple[str, str]] = {
+    SubscriptionOutcome.SUBSCRIBED: ("subscribe_done_mine", "subscribe_done_code"),
+    SubscriptionOutcome.ALREADY_SUBSCRIBED: ("subscribe_already_mine", "subscribe_already_code"),
+    SubscriptionOutcome.UNSUBSCRIBED: ("unsubscribe_done_mine", "unsubscribe_done_code"),
+    SubscriptionOutcome.NOT_SUBSCRIBED: ("unsubscribe_nothing_mine", "unsubscribe_nothing_code"),
+    SubscriptionOutcome.NOT_LINKED: ("lookup_not_linked",) * 2,
+    SubscriptionOutcome.NOT_CREATOR: ("subscribe_refused_not_creator",) * 2,
+}
 
 
-async def subscribe(caller: Caller, services: Services, code: str | None) -> list[Message]:
-    userid = await _my_userid(caller, services)
-    if userid is None:
-        return _say("lookup_not_linked", caller)
-    if code is not None:
-        # Only the creator may subscribe to one meeting: Tencent's answer to them is the proof.
-        result = await services.lookup.lookup(p.MeetingRef("code", code), userid)
-        if result.problem is LookupProblem.NOT_CREATOR:
-            return _say("subscribe_refused_not_creator", caller, code=code)
-        if result.problem is not None:
-            ref = describe_ref(p.MeetingRef("code", code), caller.locale)
-            return _say(f"lookup_{result.problem.value}", caller, ref=ref)
-    created = await services.store.subscribe(
-        caller.team_id, caller.channel_id, userid, code, created_by=caller.user_id
-    )
-    log.info(
-        "%s subscribed %s to %s (%s)", caller.user_id, caller.channel_id, userid, code or "all"
-    )
-    if code is None:
-        return _say("subscribe_done_mine" if created else "subscribe_already_mine", caller)
-    return _say("subscribe_done_code" if created else "subscribe_already_code", caller, code=code)
-
-
-async def unsubscribe(caller: Caller, services: Services, code: str | None) -> list[Message]:
-    userid = await _my_userid(caller, services)
-    if userid is None:
-        return _say("lookup_not_linked", caller)
-    removed = await services.store.unsubscribe(caller.team_id, caller.channel_id, userid, code)
-    log.info(
-        "%s unsubscribed %s from %s (%s)", caller.user_id, caller.channel_id, userid, code or "all"
-    )
-    if code is None:
-        return _say("unsubscribe_done_mine" if removed else "unsubscribe_nothing_mine", caller)
-    key = "unsubscribe_done_code" if removed else "unsubscribe_nothing_code"
-    return _say(key, caller, code=code)
-
-
-async def subscriptions(caller: Caller, services: Services) -> list[Message]:
-    subs = await services.store.subscriptions_in_channel(caller.team_id, caller.channel_id)
-    if not subs:
-        return _say("subscriptions_none", caller)
-    lines = [t("subscriptions_header", caller.locale)]
-    for sub in subs:
-        user = f"<@{sub.created_by}>"
-        if sub.meeting_code:
-            lines.append(
-                t("subscriptions_item_code", caller.locale, code=sub.meeting_code, user=user)
-            )
-        else:
-            lines.append(t("subscriptions_item_mine", caller.locale, user=user))
-    return [render_text("\n".join(lines))]
+def _subscription_change(change: SubscriptionChange, caller: Caller) -> list[Message]:
+    code = change.code
+    if change.outcome is SubscriptionOutcome.LOOKUP_FAILED:
+        assert change.problem is not None
+        ref = describe_ref(p.MeetingRef("code", code or ""), caller.locale)
+        return _say(f"lookup_{change.problem.value}", caller, ref=ref)
+    mine, one_code = _SUBSCRIPTION_KEYS[change.outcome]
+    return _say(mine if code is None else one_code, caller, code=code or "")

@@ -1,23 +1,43 @@
-"""The Bolt app: one `AsyncApp`, a middleware that hands the listeners the running services, and the
-listeners themselves (one module per kind, each with a `register(app)`)."""
+"""The Bolt app: one `AsyncApp` and its listeners, each kind registered with exactly what it needs."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.services import Services
+from bot.config import Settings
+from bot.core.identity import Identity
+from bot.core.in_flight import InFlight
+from bot.core.lookup import ReplayLookup
+from bot.core.seen import SeenSlackEvents
+from bot.slack.answers import Answers
 from bot.slack.listeners import actions, commands, events
+from bot.slack.poster import SlackPoster
+from bot.slack.profiles import SlackProfiles
+from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
 
 
-def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
-    settings = services.settings
+@dataclass(frozen=True)
+class SlackParts:
+    """What the listeners are made of (built by the composition root)."""
+
+    answers: Answers
+    identity: Identity
+    lookup: ReplayLookup
+    profiles: SlackProfiles
+    poster: SlackPoster
+    responder: Responder
+    seen: SeenSlackEvents
+    in_flight: InFlight
+
+
+def build_bolt_app(settings: Settings, client: AsyncWebClient, parts: SlackParts) -> AsyncApp:
     secret = settings.slack_signing_secret
     app = AsyncApp(
         client=client,
@@ -27,15 +47,29 @@ def build_bolt_app(services: Services, client: AsyncWebClient) -> AsyncApp:
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-
-    async def attach_services(context: AsyncBoltContext, next: Callable[[], Awaitable[Any]]) -> Any:
-        context["services"] = services
-        return await next()
-
-    app.use(attach_services)
-    commands.register(app)
-    events.register(app)
-    actions.register(app)
+    commands.register(
+        app,
+        answers=parts.answers,
+        profiles=parts.profiles,
+        responder=parts.responder,
+        in_flight=parts.in_flight,
+    )
+    events.register(
+        app,
+        answers=parts.answers,
+        profiles=parts.profiles,
+        poster=parts.poster,
+        seen=parts.seen,
+        in_flight=parts.in_flight,
+    )
+    actions.register(
+        app,
+        identity=parts.identity,
+        lookup=parts.lookup,
+        profiles=parts.profiles,
+        responder=parts.responder,
+        in_flight=parts.in_flight,
+    )
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -6,7 +6,7 @@ import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot.core.digests import DeliveryRefused, Recipient
+from bot.core.digest_rules import DeliveryRefused, Recipient
 from bot.meeting.models import MeetingReplays
 from bot.slack.blocks import render_digest
 from bot.slack.poster import SlackPoster

@@ -107,8 +107,8 @@ class RunningBot:
         return list(self.fake_slack.responses[reply.response_url.rsplit("/", 1)[-1]])
 
     async def idle(self) -> None:
-        assert self.server.services is not None
-        assert await self.server.services.in_flight.drain(10), "the bot is still busy"
+        assert self.server.running is not None
+        assert await self.server.running.in_flight.drain(10), "the bot is still busy"
 
     async def webhook(self, event: dict[str, Any], **kwargs: Any) -> tuple[int, str]:
         kwargs.setdefault("token", WEBHOOK_TOKEN)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from bot.core.records import DigestJob
 from bot.i18n import t
-from bot.store import DigestJob
 from tests.e2e.conftest import RunningBot, StartBot
 from tests.fakes.block_kit import button_urls
 from tests.fakes.slack import FakeSlack
@@ -75,11 +75,11 @@ def posted_urls(fake_slack: FakeSlack, channel: str) -> list[list[str]]:
 
 async def jobs_done(bot: RunningBot, meeting_id: str, count: int = 1) -> list[DigestJob]:
     """The meeting's digest jobs, once `count` exist and all have ended (10 s at most)."""
-    assert bot.server.services is not None
-    store = bot.server.services.store
+    assert bot.server.running is not None
+    digest_jobs = bot.server.running.database.storage.digest_jobs
     async with asyncio.timeout(10):
         while True:
-            jobs = await store.digests_for_meeting(meeting_id)
+            jobs = await digest_jobs.for_meeting(meeting_id)
             if len(jobs) >= count and all(job.state != "pending" for job in jobs):
                 return jobs
             await asyncio.sleep(0.02)

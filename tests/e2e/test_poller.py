@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.core.records import DigestJob
 from bot.i18n import t
-from bot.store import DigestJob
 from tests.e2e.conftest import RunningBot, StartBot
 from tests.fakes.block_kit import button_urls
 from tests.fakes.slack import FakeSlack
@@ -25,8 +25,8 @@ def add_meeting(fake_tencent: FakeTencent) -> FakeMeeting:
 
 
 async def jobs(bot: RunningBot, meeting_id: str) -> list[DigestJob]:
-    assert bot.server.services is not None
-    return await bot.server.services.store.digests_for_meeting(meeting_id)
+    assert bot.server.running is not None
+    return await bot.server.running.database.storage.digest_jobs.for_meeting(meeting_id)
 
 
 async def lookups_reach(meeting: FakeMeeting, count: int) -> None:

@@ -202,8 +202,8 @@ async def test_garbled_command_gets_a_clear_answer(bot: RunningBot) -> None:
 
 async def test_commands_past_the_in_flight_limit_are_turned_away_at_once(bot: RunningBot) -> None:
     await bot.ask("link tester")
-    assert bot.server.services is not None
-    bot.server.services.in_flight.limit = 2
+    assert bot.server.running is not None
+    bot.server.running.in_flight.limit = 2
     bot.fake_tencent.latency = 1.0  # keeps the first two look-ups in flight for a second
     first = await bot.command("134 185 152 43")
     second = await bot.command("refresh 134 185 152 43")

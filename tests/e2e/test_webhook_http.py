@@ -67,8 +67,8 @@ async def post_data(bot: RunningBot, data: Any, *, token: str = WEBHOOK_TOKEN) -
 
 
 async def digest_jobs(bot: RunningBot) -> int:
-    assert bot.server.services is not None
-    async with bot.server.services.store.engine.connect() as connection:
+    assert bot.server.running is not None
+    async with bot.server.running.database.engine.connect() as connection:
         count = await connection.scalar(sa.select(sa.func.count()).select_from(tables.digest_jobs))
     return int(count or 0)
 
@@ -214,6 +214,6 @@ async def test_a_nul_in_a_subject_is_dropped_and_the_digest_kept(
     bot = await start_bot(database_url)
     event = meeting_end_event("7100000000000000777", "777777777", "Weekly\u0000 sync", "tester")
     assert (await bot.webhook(event))[0] == 200
-    assert bot.server.services is not None
-    [job] = await bot.server.services.store.digests_for_meeting("7100000000000000777")
-    assert job.subject == "Weekly sync"
+    assert bot.server.running is not None
+    [job] = await bot.server.running.database.storage.digest_jobs.for_meeting("7100000000000000777")
+    assert job.meeting.subject == "Weekly sync"

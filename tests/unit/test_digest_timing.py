@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.digests import DigestTiming, only_new_replays, replay_key
+from bot.core.digest_queue import DigestTiming
+from bot.core.digest_rules import only_new_replays, replay_key
 from bot.core.poller import poll_interval
 from bot.meeting.models import LiveReplay, MeetingReplays
 

@@ -14,7 +14,7 @@ from bot.core.parsing import (
     DmDigests,
     Help,
     Invalid,
-    Link,
+    LinkCommand,
     Lookup,
     MeetingRef,
     Problem,
@@ -111,7 +111,7 @@ def mid(value: str) -> MeetingRef:
     ],
 )
 def test_meeting_references_as_people_write_them(text: str, refs: tuple[MeetingRef, ...]) -> None:
-    assert parse_command(text) == Lookup(refs=refs, join_links=0)
+    assert parse_command(text) == Lookup(refs=refs)
 
 
 @pytest.mark.parametrize(
@@ -130,28 +130,26 @@ def test_meeting_references_as_people_write_them(text: str, refs: tuple[MeetingR
     ],
 )
 def test_numbers_of_other_shapes_are_not_meetings(text: str) -> None:
-    refs, join_links = find_meeting_refs(text)
-    assert refs == ()
-    assert join_links == 0
+    assert find_meeting_refs(text) == ()
 
 
 def test_ids_stay_strings_beyond_int64() -> None:
     big = "99999999999999999999"  # 20 digits, more than int64 holds
-    assert parse_command(big) == Lookup((mid(big),), 0)
+    assert parse_command(big) == Lookup((mid(big),))
     assert parse_command(big).refs[0].value == big  # type: ignore[union-attr]
 
 
 def test_several_references_are_deduplicated_in_order() -> None:
     text = "806146667 295-150-176 806 146 667 7567173273889276131 295150176"
     assert parse_command(text) == Lookup(
-        (code("806146667"), code("295150176"), mid("7567173273889276131")), 0
+        (code("806146667"), code("295150176"), mid("7567173273889276131"))
     )
 
 
 def test_up_to_the_cap_is_fine_and_beyond_it_is_refused() -> None:
     codes = [str(100_000_000 + n) for n in range(MAX_REFS + 1)]
     assert parse_command(" ".join(codes[:MAX_REFS])) == Lookup(
-        tuple(code(c) for c in codes[:MAX_REFS]), 0
+        tuple(code(c) for c in codes[:MAX_REFS])
     )
     assert parse_command(" ".join(codes)) == Invalid(Problem.TOO_MANY, str(MAX_REFS + 1))
 
@@ -162,20 +160,18 @@ def test_up_to_the_cap_is_fine_and_beyond_it_is_refused() -> None:
 
 @pytest.mark.parametrize("invitation", [ZH_INVITATION, EN_INVITATION, ZH_INVITATION_WITH_DIAL_IN])
 def test_a_pasted_invitation_finds_its_code_and_nothing_else(invitation: str) -> None:
-    assert parse_command(invitation) == Lookup((code("295150176"),), join_links=1)
-    assert find_meeting_refs(invitation) == ((code("295150176"),), 1)
+    assert parse_command(invitation) == Lookup((code("295150176"),))
+    assert find_meeting_refs(invitation) == (code("295150176"),)
 
 
 def test_an_invitation_in_full_width_characters_still_finds_its_code() -> None:
     text = ZH_INVITATION.replace("295-150-176", "２９５－１５０－１７６")
-    assert parse_command(text) == Lookup((code("295150176"),), join_links=1)
+    assert parse_command(text) == Lookup((code("295150176"),))
 
 
 def test_two_pasted_invitations_give_both_codes() -> None:
     text = ZH_INVITATION + EN_INVITATION.replace("295-150-176", "806-146-667")
-    refs, join_links = find_meeting_refs(text)
-    assert refs == (code("295150176"), code("806146667"))
-    assert join_links == 1  # the same join link twice is one link
+    assert find_meeting_refs(text) == (code("295150176"), code("806146667"))
 
 
 @pytest.mark.parametrize(
@@ -189,12 +185,12 @@ def test_two_pasted_invitations_give_both_codes() -> None:
     ],
 )
 def test_a_personal_room_link_gives_its_code(text: str) -> None:
-    assert parse_command(text) == Lookup((code("1234567890"),), 0)
+    assert parse_command(text) == Lookup((code("1234567890"),))
 
 
 def test_a_code_in_a_meeting_code_parameter_counts() -> None:
     assert parse_command("wemeet://page/inmeeting?meeting_code=295150176") == Lookup(
-        (code("295150176"),), 0
+        (code("295150176"),)
     )
 
 
@@ -208,12 +204,12 @@ def test_a_code_in_a_meeting_code_parameter_counts() -> None:
 )
 def test_a_join_link_alone_is_explained(text: str) -> None:
     assert parse_command(text) == Invalid(Problem.JOIN_LINK_ONLY)
-    assert find_meeting_refs(text) == ((), 1)
+    assert find_meeting_refs(text) == ()
 
 
-def test_a_join_link_next_to_a_code_is_counted() -> None:
+def test_a_join_link_next_to_a_code_does_not_hide_the_code() -> None:
     text = "295150176 https://meeting.tencent.com/dm/AbCdEfGhIjKl https://meeting.tencent.com/dm/Zz"
-    assert parse_command(text) == Lookup((code("295150176"),), join_links=2)
+    assert parse_command(text) == Lookup((code("295150176"),))
 
 
 def test_a_live_page_link_alone_is_explained() -> None:
@@ -233,11 +229,11 @@ def test_a_live_page_link_alone_is_explained() -> None:
     ],
 )
 def test_digits_inside_other_links_and_mentions_are_not_codes(text: str) -> None:
-    assert find_meeting_refs(text) == ((), 0)
+    assert find_meeting_refs(text) == ()
 
 
 def test_a_link_between_two_short_numbers_does_not_join_them() -> None:
-    assert find_meeting_refs("295 150 https://example.com 176") == ((), 0)
+    assert find_meeting_refs("295 150 https://example.com 176") == ()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -252,15 +248,15 @@ def test_help(text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "command"),
     [
-        ("link zhangsan", Link("zhangsan")),
-        ("LINK zhang.san-01_~", Link("zhang.san-01_~")),
-        ("link 'zhangsan'", Link("zhangsan")),
-        ("绑定 zhangsan", Link("zhangsan")),
-        ("绑定zhangsan", Link("zhangsan")),
-        ("link <@U123ABC|bob> zhangsan", Link("zhangsan", target="U123ABC")),
-        ("link <@U123ABC> zhangsan", Link("zhangsan", target="U123ABC")),
-        ("link <@W0AB12> zhangsan", Link("zhangsan", target="W0AB12")),
-        ("link zhangsan <@U123ABC|bob>", Link("zhangsan", target="U123ABC")),
+        ("link zhangsan", LinkCommand("zhangsan")),
+        ("LINK zhang.san-01_~", LinkCommand("zhang.san-01_~")),
+        ("link 'zhangsan'", LinkCommand("zhangsan")),
+        ("绑定 zhangsan", LinkCommand("zhangsan")),
+        ("绑定zhangsan", LinkCommand("zhangsan")),
+        ("link <@U123ABC|bob> zhangsan", LinkCommand("zhangsan", target="U123ABC")),
+        ("link <@U123ABC> zhangsan", LinkCommand("zhangsan", target="U123ABC")),
+        ("link <@W0AB12> zhangsan", LinkCommand("zhangsan", target="W0AB12")),
+        ("link zhangsan <@U123ABC|bob>", LinkCommand("zhangsan", target="U123ABC")),
         ("unlink", Unlink()),
         ("解绑", Unlink()),
         ("unlink <@U123ABC|bob>", Unlink("U123ABC")),
@@ -403,9 +399,7 @@ def test_any_text_parses_to_a_command(text: str) -> None:
     command = parse_command(text)
     assert isinstance(command, COMMAND_TYPES)
     _assert_valid_refs(_refs_of(command))
-    refs, join_links = find_meeting_refs(text)
-    _assert_valid_refs(refs)
-    assert join_links >= 0
+    _assert_valid_refs(find_meeting_refs(text))
 
 
 @given(_MIXED)
@@ -416,9 +410,9 @@ def test_any_mix_of_digits_keywords_mentions_and_links_parses(text: str) -> None
     _assert_valid_refs(_refs_of(command))
     if isinstance(command, Lookup):
         assert 0 < len(command.refs) <= MAX_REFS
-    if isinstance(command, Link):
+    if isinstance(command, LinkCommand):
         assert re.fullmatch(r"[A-Za-z0-9._~-]+", command.userid)
-    _assert_valid_refs(find_meeting_refs(text)[0])
+    _assert_valid_refs(find_meeting_refs(text))
 
 
 @st.composite
@@ -449,7 +443,7 @@ _PREFIXES = st.sampled_from(
 @given(_grouped(), _PREFIXES)
 def test_a_reference_written_in_groups_is_found_whole(case: tuple[str, str], prefix: str) -> None:
     value, written = case
-    assert parse_command(prefix + written) == Lookup((_ref(value),), 0)
+    assert parse_command(prefix + written) == Lookup((_ref(value),))
 
 
 _NOISE = st.text("0123456789 :/-.()+,年月日时间北京", max_size=60)
@@ -463,4 +457,4 @@ def test_a_labelled_code_wins_over_noise_on_other_lines(
     value, written = case
     lines = [*noise]
     lines.insert(min(where, len(lines)), label + written)
-    assert find_meeting_refs("\n".join(lines)) == ((_ref(value),), 0)
+    assert find_meeting_refs("\n".join(lines)) == (_ref(value),)

@@ -15,10 +15,10 @@ from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.records import EndedMeeting
 from bot.meeting.webhook import (
     SUCCESS_BODY,
     BadSignature,
-    EndedMeeting,
     MalformedWebhook,
     WebhookError,
     WebhookEvent,
@@ -317,12 +317,11 @@ def test_meeting_end_in_todays_spelling() -> None:
     event["payload"][0]["meeting_info"]["start_time"] = 1_700_000_000
     [ended] = meetings_ended(parse_event(json.dumps(event).encode()))
     assert ended == EndedMeeting(
+        occurrence_key="meeting.end:7567173273889276131:1700000000",
         meeting_id="7567173273889276131",
         meeting_code="806146667",
         subject="Weekly",
         creator_userid="alice",
-        end_time=datetime.fromtimestamp(1_700_003_600, UTC),
-        start_time=datetime.fromtimestamp(1_700_000_000, UTC),
     )
 
 
@@ -351,13 +350,16 @@ def test_lenient_fields_and_times() -> None:
     event = parse_event(raw)
     assert event.trace_id == "seq-1"
     assert event.payload[0].operate_time == datetime(2023, 11, 14, 23, 13, 20, 123000, tzinfo=UTC)
+    info = event.payload[0].meeting_info
+    assert info is not None
+    assert info.start_time == datetime.fromtimestamp(1_700_000_000, UTC)
+    assert info.end_time is None, "an unreadable time is dropped, not fatal"
     first, second = meetings_ended(event)
     assert first.meeting_id == "12345678901234567890"
     assert first.meeting_code == "806146667"
     assert first.creator_userid == "bob"
-    assert first.start_time == datetime.fromtimestamp(1_700_000_000, UTC)
-    assert first.end_time is None, "an unreadable time is dropped, not fatal"
-    assert (second.meeting_id, second.creator_userid, second.end_time) == ("2", "", None)
+    assert first.occurrence_key == "meeting.end:12345678901234567890:1700000000"
+    assert (second.meeting_id, second.creator_userid) == ("2", "")
 
 
 def test_creator_object_wins_over_creator_id() -> None:
@@ -381,23 +383,23 @@ def test_one_entry_per_payload_item() -> None:
     assert [m.meeting_id for m in ended] == ["1", "2"]
 
 
-def test_dedupe_key_is_stable_across_redeliveries_and_distinct_per_meeting() -> None:
+def test_occurrence_key_is_stable_across_redeliveries_and_distinct_per_meeting() -> None:
     def key(meeting_id: str, *, end_time: int, trace_id: str) -> str:
         event = meeting_end_event(
             meeting_id, "806146667", "s", "u", end_time=end_time, start_time=1000, trace_id=trace_id
         )
         [ended] = meetings_ended(parse_event(json.dumps(event).encode()))
-        return ended.dedupe_key
+        return ended.occurrence_key
 
     first = key("1", end_time=5000, trace_id="a")
     assert first == key("1", end_time=5001, trace_id="b")
     assert first != key("2", end_time=5000, trace_id="a")
 
 
-def test_dedupe_key_separates_occurrences_of_a_recurring_meeting() -> None:
+def test_occurrence_key_separates_occurrences_of_a_recurring_meeting() -> None:
     base = {"meeting_id": "1", "meeting_code": "806146667"}
     keys = {
-        meetings_ended(parse_event(json.dumps(body).encode()))[0].dedupe_key
+        meetings_ended(parse_event(json.dumps(body).encode()))[0].occurrence_key
         for body in (
             {"event": "meeting.end", "payload": [{"meeting_info": {**base, **extra}}]}
             for extra in ({"sub_meeting_id": "s1"}, {"sub_meeting_id": "s2"})
@@ -526,12 +528,11 @@ def test_round_trip_sign_encrypt_then_verify_decrypt_parse(
     assert parsed.trace_id == kept(trace_id)
     assert meetings_ended(parsed) == [
         EndedMeeting(
+            occurrence_key=f"meeting.end:{meeting_id}:{end_time - 3600 if end_time > 3600 else ''}",
             meeting_id=meeting_id,
             meeting_code=meeting_code,
             subject=kept(subject),
             creator_userid=kept(creator),
-            end_time=datetime.fromtimestamp(end_time, UTC),
-            start_time=datetime.fromtimestamp(end_time - 3600, UTC) if end_time > 3600 else None,
         )
     ]
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core.identity import Identity
+from bot.core.in_flight import InFlight
+from bot.core.lookup import ReplayLookup
 from bot.i18n import t
 from bot.slack.blocks import (
     SHARE_ACTION_ID,
@@ -16,53 +19,59 @@ from bot.slack.blocks import (
     render_shared,
     render_text,
 )
-from bot.slack.listeners import services_of
+from bot.slack.profiles import SlackProfiles
+from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
 
 
-def register(app: AsyncApp) -> None:
+def register(
+    app: AsyncApp,
+    *,
+    identity: Identity,
+    lookup: ReplayLookup,
+    profiles: SlackProfiles,
+    responder: Responder,
+    in_flight: InFlight,
+) -> None:
+    async def handle_share(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        user_id = body["user"]["id"]
+        response_url = body.get("response_url")
+        if not response_url:
+            log.warning("share action without a response_url from %s", user_id)
+            return
+        async with in_flight.track():
+            locale = profiles.locale_hint(user_id)
+
+            async def say(key: str) -> None:
+                await responder.send_all(response_url, [render_text(t(key, locale))])
+
+            request = parse_share_value(action.get("value") or "")
+            if request is None:
+                await say("share_expired")
+                return
+            if request.requester != user_id:
+                log.info("%s tried to share a card looked up by %s", user_id, request.requester)
+                await say("share_refused_not_requester")
+                return
+            team_id = (body.get("team") or {}).get("id") or ""
+            try:
+                userid = await identity.resolve(team_id, user_id)
+                if userid is None:
+                    await say("share_expired")
+                    return
+                results = await lookup.lookup_many(request.refs, userid)
+            except Exception:
+                # The button was acknowledged: without this line the click would seem ignored.
+                log.exception("sharing for %s failed", user_id)
+                await say("error_generic")
+                return
+            messages = render_shared(results, locale=locale, shared_by=user_id)
+            await responder.send_all(response_url, messages, response_type="in_channel")
+
+    async def acknowledge_link(ack: AsyncAck) -> None:
+        await ack()
+
     app.action(SHARE_ACTION_ID)(handle_share)
     app.action(WATCH_ACTION_ID)(acknowledge_link)
-
-
-async def acknowledge_link(ack: AsyncAck) -> None:
-    await ack()
-
-
-async def handle_share(
-    ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext
-) -> None:
-    await ack()
-    services = services_of(context)
-    user_id = body["user"]["id"]
-    response_url = body.get("response_url")
-    if not response_url:
-        log.warning("share action without a response_url from %s", user_id)
-        return
-    async with services.in_flight.track():
-        locale = services.profiles.locale_hint(user_id)
-        request = parse_share_value(action.get("value") or "")
-        if request is None:
-            await services.responder.send(response_url, render_text(t("share_expired", locale)))
-            return
-        if request.requester != user_id:
-            log.info("%s tried to share a card looked up by %s", user_id, request.requester)
-            await services.responder.send(
-                response_url, render_text(t("share_refused_not_requester", locale))
-            )
-            return
-        team_id = (body.get("team") or {}).get("id") or ""
-        try:
-            userid = await services.identity.resolve(team_id, user_id)
-            if userid is None:
-                await services.responder.send(response_url, render_text(t("share_expired", locale)))
-                return
-            results = await services.lookup.lookup_many(request.refs, userid)
-        except Exception:
-            # The button was acknowledged: without this line the click would seem ignored.
-            log.exception("sharing for %s failed", user_id)
-            await services.responder.send(response_url, render_text(t("error_generic", locale)))
-            return
-        messages = render_shared(results, locale=locale, shared_by=user_id)
-        await services.responder.send_all(response_url, messages, response_type="in_channel")

@@ -1,27 +1,11 @@
-"""The services one running instance is made of, built by the composition root (`bot.app`).
-
-Bolt listeners reach them through the request context (put there by a middleware), the HTTP routes
-through the aiohttp application; nothing builds its own copy.
-"""
+"""`InFlight`: the work under way after acknowledgements, counted so that a flood can be turned away
+and a shutdown can wait for it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-
-import aiohttp
-
-from bot.config import Settings
-from bot.core.digests import Digests
-from bot.core.identity import Identity
-from bot.core.lookup import ReplayLookup
-from bot.meeting.client import TencentMeetingClient
-from bot.slack.poster import SlackPoster
-from bot.slack.profiles import SlackProfiles
-from bot.slack.responder import Responder
-from bot.store import Store
 
 
 class InFlight:
@@ -67,18 +51,3 @@ class InFlight:
         except TimeoutError:
             return False
         return True
-
-
-@dataclass
-class Services:
-    settings: Settings
-    http: aiohttp.ClientSession
-    store: Store
-    tencent: TencentMeetingClient
-    lookup: ReplayLookup
-    profiles: SlackProfiles
-    identity: Identity
-    poster: SlackPoster
-    responder: Responder
-    digests: Digests
-    in_flight: InFlight = field(default_factory=InFlight)
