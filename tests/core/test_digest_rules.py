@@ -1,0 +1,145 @@
+"""The digest rules on the in-memory storage: who receives a digest, what is new, when to look
+again and when to give up, each recipient once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.core.digest_queue import DigestQueue, DigestTiming, Verdict
+from bot.core.digest_rules import DigestRules, Recipient
+from bot.core.lookup import CachePolicy, ReplayLookup
+from bot.core.records import DigestJob, EndedMeeting, JobState, LinkMethod
+from bot.core.storage import Storage
+from tests.core.conftest import Clock, RecordingSink, ReplayBook, WallClock, meeting, replay
+
+MEETING_ID = "7" * 19
+CODE = "806146667"
+ENDED = EndedMeeting(
+    occurrence_key=f"meeting.end:{MEETING_ID}:1",
+    meeting_id=MEETING_ID,
+    meeting_code=CODE,
+    subject="Weekly",
+    creator_userid="alice",
+)
+TIMING = DigestTiming(delay=120, give_up=3600)
+
+
+@pytest.fixture
+def sink() -> RecordingSink:
+    return RecordingSink()
+
+
+@pytest.fixture
+def rules(storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock) -> DigestRules:
+    queue = DigestQueue(storage.digest_jobs, timing=TIMING, worker_id="w", clock=wall)
+    lookup = ReplayLookup(book, cache=CachePolicy(), clock=Clock())
+    return DigestRules(storage, queue, lookup, sink)
+
+
+async def claimed(storage: Storage, wall: WallClock) -> DigestJob:
+    [job] = await storage.digest_jobs.claim_due(
+        worker_id="w", now=wall.now, lease_seconds=300, limit=1
+    )
+    return job
+
+
+async def subscribed(storage: Storage) -> None:
+    await storage.subscriptions.add("T1", "C1", "alice", None, created_by="U1")
+    await storage.subscriptions.add("T1", "C2", "alice", CODE, created_by="U1")
+    await storage.subscriptions.add("T1", "C3", "alice", "999999999", created_by="U1")
+    await storage.links.save("T1", "U1", "alice", method=LinkMethod.ADMIN, linked_by="UADMIN")
+
+
+async def test_a_meeting_end_is_one_job_due_after_the_delay(
+    rules: DigestRules, storage: Storage, wall: WallClock
+) -> None:
+    assert await rules.meeting_ended(ENDED)
+    assert not await rules.meeting_ended(ENDED)  # Tencent redelivers
+    assert await storage.digest_jobs.next_due() == wall.now + timedelta(seconds=TIMING.delay)
+
+
+async def test_recipients_are_the_subscribed_channels_and_the_creators_dm(
+    rules: DigestRules, storage: Storage, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    keys = {recipient.key for recipient in await rules.recipients(job)}
+    assert keys == {"channel:C1", "channel:C2", "dm:U1"}
+    await storage.preferences.set_dm_digests("T1", "U1", False)
+    assert Recipient("dm", "U1", "U1") not in await rules.recipients(job)
+
+
+async def test_nobody_wants_it_then_tencent_is_not_asked(
+    rules: DigestRules, storage: Storage, book: ReplayBook, wall: WallClock
+) -> None:
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    assert await rules.work(await claimed(storage, wall)) == Verdict(JobState.NO_RECIPIENTS)
+    assert book.calls == 0
+
+
+async def test_no_replay_yet_means_look_again_until_the_give_up_time(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    assert await rules.work(job) == Verdict.retry()
+    wall.advance(TIMING.give_up)
+    assert await rules.work(job) == Verdict(JobState.GAVE_UP)
+    assert sink.delivered == []
+
+
+async def test_a_meeting_of_someone_else_ends_the_job(
+    rules: DigestRules, storage: Storage, book: ReplayBook, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("bob", meeting(MEETING_ID, CODE, replay(1)))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    assert await rules.work(await claimed(storage, wall)) == Verdict(JobState.FAILED)
+
+
+async def test_each_recipient_gets_the_new_replays_once(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1), replay(2)))
+    # An earlier occurrence of this recurring meeting posted replay 1 already.
+    earlier = EndedMeeting("earlier", MEETING_ID, CODE, "Weekly", "alice")
+    await rules.never_post(earlier, ["1 https://meeting.tencent.com/l/1"])
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    sink.fail_once.add("channel:C2")
+    with pytest.raises(ConnectionError):
+        await rules.work(job)
+    # The run that failed half-way delivered to C1; the next run does not repeat it.
+    verdict = await rules.work(job)
+    assert verdict == Verdict(JobState.POSTED, ("2 https://meeting.tencent.com/l/2",))
+    only_new = ("https://meeting.tencent.com/l/2",)
+    assert sorted(sink.delivered) == [
+        ("channel:C1", only_new),
+        ("channel:C2", only_new),
+        ("dm:U1", only_new),
+    ]
+
+
+async def test_a_recipient_refused_for_good_does_not_stop_the_others(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1)))
+    sink.refuse.add("channel:C1")
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    assert (await rules.work(job)).outcome is JobState.POSTED
+    assert {key for key, _ in sink.delivered} == {"channel:C2", "dm:U1"}
+    assert await storage.digest_jobs.deliveries(job.id) == {"channel:C1", "channel:C2", "dm:U1"}

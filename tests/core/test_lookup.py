@@ -1,0 +1,78 @@
+"""The one lookup path on its own: coalescing, the cache per userid, refresh, and problems."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.core.lookup import CachePolicy, ReplayLookup
+from bot.core.outcomes import LookupProblem
+from bot.core.parsing import MeetingRef
+from bot.meeting import errors
+from tests.core.conftest import Clock, ReplayBook, meeting, replay
+
+CODE = MeetingRef("code", "806146667")
+
+
+def lookup(book: ReplayBook, clock: Clock) -> ReplayLookup:
+    return ReplayLookup(book, cache=CachePolicy(with_replays=60, without_replays=15), clock=clock)
+
+
+async def test_identical_lookups_at_once_cost_one_call(book: ReplayBook, clock: Clock) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    book.gate = asyncio.Event()
+    replays = lookup(book, clock)
+    pending = [asyncio.ensure_future(replays.lookup(CODE, "alice")) for _ in range(100)]
+    await asyncio.sleep(0)
+    book.gate.set()
+    results = await asyncio.gather(*pending)
+    assert book.calls == 1
+    assert all(result.ok and len(result.meetings) == 1 for result in results)
+
+
+async def test_answers_are_reused_for_their_time_and_refresh_looks_again(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    replays = lookup(book, clock)
+    await replays.lookup(CODE, "alice")
+    clock.now += 59
+    await replays.lookup(CODE, "alice")
+    assert book.calls == 1
+    await replays.lookup(CODE, "alice", fresh=True)
+    assert book.calls == 2
+    clock.now += 61
+    await replays.lookup(CODE, "alice")
+    assert book.calls == 3
+
+
+async def test_a_meeting_without_replays_is_asked_again_sooner(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667"))
+    replays = lookup(book, clock)
+    await replays.lookup(CODE, "alice")
+    clock.now += 15
+    await replays.lookup(CODE, "alice")
+    assert book.calls == 2
+
+
+async def test_one_persons_answer_is_never_handed_to_another(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    replays = lookup(book, clock)
+    assert (await replays.lookup(CODE, "alice")).ok
+    result = await replays.lookup(CODE, "mallory")
+    assert result.problem is LookupProblem.NOT_CREATOR and not result.meetings
+    assert book.calls == 2
+
+
+async def test_failures_become_problems_and_are_not_cached(book: ReplayBook, clock: Clock) -> None:
+    replays = lookup(book, clock)
+    assert (await replays.lookup(CODE, "alice")).problem is LookupProblem.NOT_FOUND
+    book.failure = errors.QuotaExceededError("quota")
+    assert (await replays.lookup(CODE, "alice")).problem is LookupProblem.BUSY
+    book.failure = None
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    assert (await replays.lookup(CODE, "alice")).ok
+    assert book.calls == 3
