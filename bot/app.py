@@ -73,6 +73,21 @@ def build_slack_client(settings: Settings, http: aiohttp.ClientSession) -> Async
     )
 
 
+def posting_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
+    """A Web API client for `SlackPoster`: it waits out 429s itself, through its per-channel pacing,
+    so this client must not retry them on its own."""
+    return AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_url,
+        session=http,
+        timeout=10,
+        retry_handlers=[
+            AsyncConnectionErrorRetryHandler(max_retry_count=2),
+            AsyncServerErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
 def build_tencent_client(settings: Settings, http: aiohttp.ClientSession) -> TencentMeetingClient:
     credentials = Credentials(
         app_id=settings.tencent_meeting_app_id,
@@ -121,7 +136,7 @@ async def build(settings: Settings) -> Running:
         admins=settings.bot_admins,
         directory=TencentDirectory(tencent, operator) if operator else None,
     )
-    poster = SlackPoster(slack)
+    poster = SlackPoster(posting_client(settings, http))
     timing = DigestTiming(
         delay=settings.digest_delay_seconds, give_up=settings.digest_give_up_seconds
     )

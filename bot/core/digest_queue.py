@@ -18,9 +18,12 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.group_commit import GroupCommit
 from bot.core.records import DigestJob, JobState, NewDigest
-from bot.core.storage import DigestJobStore, StorageRejected
+from bot.core.storage import DigestJobStore, StorageRejected, StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+#: how long a job cut short by shutdown may take to hand its lease back
+GIVE_BACK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,9 @@ class DigestTiming:
     delay: float = 120.0
     give_up: float = 21600.0
     max_interval: float = 1800.0
-    lease: float = 300.0
+    #: kept short and renewed every third of it while a job runs, so that a job whose worker
+    #: died (or lost its database) is taken up again within this time, not minutes later
+    lease: float = 30.0
     poll: float = 1.0
     #: jobs processed at once by one instance (each mostly waits on Tencent and Slack)
     concurrency: int = 10
@@ -157,6 +162,15 @@ class DigestQueue:
         keeping = asyncio.create_task(self._keep_lease(job))
         try:
             verdict = await work(job)
+        except asyncio.CancelledError:
+            # Shutdown cut the job short: hand it back so that the next instance (or this one,
+            # restarted) takes it up at once instead of when the lease runs out.
+            await self._give_back(job)
+            raise
+        except StorageUnavailable as error:
+            # The database failed under the job; the lease runs out and it is taken up again.
+            log.warning("digest job %d stopped: the database failed: %r", job.id, error)
+            return
         except Exception:
             if self.past_give_up(job):
                 log.exception("digest for meeting %s failed for good", job.meeting.meeting_id)
@@ -166,10 +180,24 @@ class DigestQueue:
                 verdict = Verdict.retry()
         finally:
             keeping.cancel()
-        if verdict.outcome is None:
-            await self._retry_later(job)
+        try:
+            if verdict.outcome is None:
+                await self._retry_later(job)
+            else:
+                await self._finish(job, verdict.outcome, verdict.posted_replays)
+        except StorageUnavailable as error:
+            log.warning("digest job %d: could not record its outcome: %r", job.id, error)
+
+    async def _give_back(self, job: DigestJob) -> None:
+        try:
+            async with asyncio.timeout(GIVE_BACK_SECONDS):
+                await self._jobs.reschedule(
+                    job.id, worker_id=self._worker_id, due_at=self.clock(), attempts=job.attempts
+                )
+        except (StorageUnavailable, TimeoutError) as error:
+            log.warning("digest job %d: could not hand it back: %r", job.id, error)
         else:
-            await self._finish(job, verdict.outcome, verdict.posted_replays)
+            log.info("digest job %d cut short and handed back", job.id)
 
     async def _keep_lease(self, job: DigestJob) -> None:
         """Renew the job's lease every third of it while the job runs, so that a slow job (Slack

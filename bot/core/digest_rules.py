@@ -10,15 +10,16 @@ recipient gets a digest twice.
 "New" replays: a recurring meeting's replay list still holds the replays of earlier occurrences,
 so a job posts only the replays that no other job of the same meeting has posted.
 
-Delivery is at least once per message and exactly once per recipient in the normal case: a
-recipient's delivery is recorded only after all of its messages were posted.
+Each message of a digest is recorded as it goes out, and the recipient once all of them have: a
+run cut short (a crash, a shutdown, Slack failing) resumes at the first missing message, and no
+recipient gets a message twice from what this app knows it has sent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, Protocol
@@ -62,11 +63,32 @@ class DeliveryRefused(Exception):
     """Slack refused a recipient for good (archived channel, bot not invited): do not try again."""
 
 
-class DigestSink(Protocol):
-    """Where digests go (Slack). Raises DeliveryRefused for a permanent refusal, anything else when
-    the delivery should be tried again later."""
+class DeliveryDeferred(Exception):
+    """Slack could not take the digest now (network trouble, its servers failing): try later."""
 
-    async def deliver(self, recipient: Recipient, meeting: MeetingReplays) -> None: ...
+
+#: records that message `part` (from 0) of a recipient's digest went out
+PartPosted = Callable[[int], Awaitable[None]]
+
+
+class DigestSink(Protocol):
+    """Where digests go (Slack). A digest may take several messages: the sink skips the parts in
+    `posted` and awaits `record(part)` after posting each other one, so that a run cut short
+    resumes at the first missing part. Raises DeliveryRefused for a permanent refusal and
+    DeliveryDeferred when the delivery should be tried again later."""
+
+    async def deliver(
+        self,
+        recipient: Recipient,
+        meeting: MeetingReplays,
+        *,
+        posted: frozenset[int],
+        record: PartPosted,
+    ) -> None: ...
+
+
+def part_key(recipient: Recipient, part: int) -> str:
+    return f"{recipient.key}#{part}"
 
 
 def replay_key(replay: LiveReplay) -> str:
@@ -175,9 +197,14 @@ class DigestRules:
         for recipient in recipients:
             if recipient.key in delivered:
                 continue
+            prefix = part_key(recipient, 0)[:-1]
+            posted = frozenset(int(k[len(prefix) :]) for k in delivered if k.startswith(prefix))
+
+            async def record(part: int, recipient: Recipient = recipient) -> None:
+                await jobs.record_delivery(job.id, part_key(recipient, part))
+
             try:
-                # Recorded only once every message of the digest went out (module docstring).
-                await self._sink.deliver(recipient, meeting)
+                await self._sink.deliver(recipient, meeting, posted=posted, record=record)
             except DeliveryRefused as refusal:
                 log.warning(
                     "digest for meeting %s not delivered to %s: %s",
@@ -185,6 +212,11 @@ class DigestRules:
                     recipient.key,
                     refusal,
                 )
+            except DeliveryDeferred as deferred:
+                log.warning(
+                    "digest for meeting %s to %s deferred: %s", meeting_id, recipient.key, deferred
+                )
+                return Verdict.retry()
             await jobs.record_delivery(job.id, recipient.key)
         log.info("digest for meeting %s posted to %d recipients", meeting_id, len(recipients))
         keys = tuple(replay_key(replay) for replay in meeting.live_replay_list)

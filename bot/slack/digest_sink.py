@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.core.digest_rules import DeliveryRefused, Recipient
+from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
 from bot.meeting.models import MeetingReplays
 from bot.slack.blocks import render_digest
 from bot.slack.poster import SlackPoster
@@ -36,7 +37,14 @@ class SlackDigestSink:
         self._poster = poster
         self._profiles = profiles
 
-    async def deliver(self, recipient: Recipient, meeting: MeetingReplays) -> None:
+    async def deliver(
+        self,
+        recipient: Recipient,
+        meeting: MeetingReplays,
+        *,
+        posted: frozenset[int],
+        record: PartPosted,
+    ) -> None:
         locale = (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
         messages = render_digest(meeting, locale=locale)
         try:
@@ -45,10 +53,15 @@ class SlackDigestSink:
                 if recipient.kind == "dm"
                 else recipient.id
             )
-            for message in messages:
+            for part, message in enumerate(messages):
+                if part in posted:
+                    continue
                 await self._poster.post(channel, message, unfurl_links=False)
+                await record(part)
         except SlackApiError as error:
             code = str(error.response.get("error"))
             if code in PERMANENT_ERRORS:
                 raise DeliveryRefused(code) from None
-            raise
+            raise DeliveryDeferred(code) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise DeliveryDeferred(repr(error)) from None

@@ -1,18 +1,28 @@
 """Posting to Slack channels and DMs at Slack's pace.
 
-`chat.postMessage` allows about one message per second per channel; bursts beyond that earn 429s. The
-poster spaces messages per channel, and the Web client's rate-limit retry handler honours `Retry-After`
-for whatever still gets a 429.
+`chat.postMessage` allows about one message per second per channel; bursts beyond that earn 429s.
+The poster spaces messages per channel, and a 429 is waited out *through the same pacing*: its
+`Retry-After` pushes that channel's next slot back for every poster to it, so retries queue behind
+one another instead of firing together the moment the wait ends. (That is why the client given to
+the poster must not retry 429s itself: `posting_client` in `bot.app` has no rate-limit handler.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+log = logging.getLogger(__name__)
+
+#: how often one message is tried again after a 429, and the longest wait believed
+RATE_LIMIT_RETRIES = 5
+MAX_RETRY_AFTER = 60.0
 
 
 class SlackPoster:
@@ -30,10 +40,21 @@ class SlackPoster:
         self._dm_channels: dict[str, str] = {}
 
     async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> str | None:
-        """Post one message; returns its `ts`. Raises SlackApiError when Slack refuses it."""
-        await self._wait_for_slot(channel)
-        response = await self.client.chat_postMessage(channel=channel, **message, **extra)
-        return response.get("ts")
+        """Post one message; returns its `ts`. Raises SlackApiError when Slack refuses it (or is
+        still rate-limiting after RATE_LIMIT_RETRIES waits)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            await self._wait_for_slot(channel)
+            try:
+                response = await self.client.chat_postMessage(channel=channel, **message, **extra)
+            except SlackApiError as error:
+                if error.response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                    raise
+                wait = _retry_after(error.response.headers.get("Retry-After"))
+                log.info("Slack asks to wait %.1f s before posting to %s again", wait, channel)
+                self._push_back(channel, wait)
+                continue
+            return response.get("ts")
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     async def post_dm(self, user_id: str, message: dict[str, Any]) -> str | None:
         return await self.post(await self.dm_channel(user_id), message)
@@ -46,6 +67,10 @@ class SlackPoster:
             self._dm_channels[user_id] = channel
         return channel
 
+    def _push_back(self, channel: str, seconds: float) -> None:
+        earliest = self._clock() + seconds
+        self._next_slot[channel] = max(self._next_slot.get(channel, earliest), earliest)
+
     async def _wait_for_slot(self, channel: str) -> None:
         # Reserve the slot before sleeping so concurrent posters to one channel queue up behind it.
         now = self._clock()
@@ -55,3 +80,11 @@ class SlackPoster:
             await asyncio.sleep(slot - now)
         if len(self._next_slot) > 10_000:
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
+
+
+def _retry_after(header: str | None) -> float:
+    try:
+        seconds = float(header) if header else 1.0
+    except ValueError:
+        seconds = 1.0
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from bot.store.memory import memory_storage
 
-from bot.core.digest_rules import DeliveryRefused, Recipient
+from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
 from bot.core.storage import Storage
 from bot.meeting import errors
 from bot.meeting.models import LiveReplay, MeetingReplays
@@ -87,21 +87,31 @@ class ReplayBook:
 
 @dataclass
 class RecordingSink:
-    """Delivers digests into `delivered`; refuses the recipients in `refuse` for good and fails
-    once for those in `fail_once`."""
+    """Delivers digests into `delivered`, one part per replay; refuses the recipients in `refuse`
+    for good, and defers those in `fail_once` once, after their first part."""
 
-    delivered: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    delivered: list[tuple[str, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     fail_once: set[str] = field(default_factory=set)
 
-    async def deliver(self, recipient: Recipient, found: MeetingReplays) -> None:
+    async def deliver(
+        self,
+        recipient: Recipient,
+        found: MeetingReplays,
+        *,
+        posted: frozenset[int],
+        record: PartPosted,
+    ) -> None:
         if recipient.key in self.refuse:
             raise DeliveryRefused("channel_not_found")
-        if recipient.key in self.fail_once:
-            self.fail_once.discard(recipient.key)
-            raise ConnectionError("Slack did not answer")
-        urls = tuple(r.video_url for r in found.live_replay_list)
-        self.delivered.append((recipient.key, urls))
+        for part, replay in enumerate(found.live_replay_list):
+            if part in posted:
+                continue
+            if part > 0 and recipient.key in self.fail_once:
+                self.fail_once.discard(recipient.key)
+                raise DeliveryDeferred("Slack did not answer")
+            self.delivered.append((recipient.key, replay.video_url))
+            await record(part)
 
 
 @pytest.fixture

@@ -117,18 +117,30 @@ async def test_each_recipient_gets_the_new_replays_once(
     await rules.meeting_ended(ENDED)
     wall.advance(TIMING.delay)
     job = await claimed(storage, wall)
-    sink.fail_once.add("channel:C2")
-    with pytest.raises(ConnectionError):
-        await rules.work(job)
-    # The run that failed half-way delivered to C1; the next run does not repeat it.
-    verdict = await rules.work(job)
-    assert verdict == Verdict(JobState.POSTED, ("2 https://meeting.tencent.com/l/2",))
-    only_new = ("https://meeting.tencent.com/l/2",)
+    assert await rules.work(job) == Verdict(JobState.POSTED, ("2 https://meeting.tencent.com/l/2",))
     assert sorted(sink.delivered) == [
-        ("channel:C1", only_new),
-        ("channel:C2", only_new),
-        ("dm:U1", only_new),
+        ("channel:C1", "https://meeting.tencent.com/l/2"),
+        ("channel:C2", "https://meeting.tencent.com/l/2"),
+        ("dm:U1", "https://meeting.tencent.com/l/2"),
     ]
+
+
+async def test_a_run_cut_short_resumes_at_the_first_missing_part(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1), replay(2), replay(3)))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    sink.fail_once.add("channel:C2")  # Slack fails after C2's first message
+    assert await rules.work(job) == Verdict.retry()
+    assert (await rules.work(job)).outcome is JobState.POSTED
+    per_recipient = {
+        key: [url for k, url in sink.delivered if k == key] for key, _ in sink.delivered
+    }
+    expected = [f"https://meeting.tencent.com/l/{n}" for n in (1, 2, 3)]
+    assert per_recipient == {"channel:C1": expected, "channel:C2": expected, "dm:U1": expected}
 
 
 async def test_a_recipient_refused_for_good_does_not_stop_the_others(
