@@ -2,7 +2,7 @@
 
 Messages are Slack mrkdwn templates filled with `str.format`: a literal `<`, `>` or `&` is written
 `&lt;`, `&gt;`, `&amp;`, and values that come from outside (subjects, codes typed by people) must be
-escaped by the caller before they are passed in (`bot.slack.blocks.escape_mrkdwn`). Keys are flat
+escaped by the caller before they are passed in (`bot.slack.render.mrkdwn.escape_mrkdwn`). Keys are flat
 and named after what they say; `lookup_<problem>` and `invalid_<problem>` follow the values of
 `LookupProblem` and `Problem`. Unknown keys raise `KeyError`, and a test checks that both languages
 have the same keys with the same placeholders.

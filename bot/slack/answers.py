@@ -20,8 +20,13 @@ from bot.core.outcomes import LookupProblem, LookupResult
 from bot.i18n import Locale, t
 from bot.meeting.errors import TencentMeetingError
 from bot.services import Services
-from bot.slack import blocks
-from bot.slack.blocks import describe_ref, render_invalid, render_lookup, render_text
+from bot.slack.render.messages import (
+    describe_ref,
+    lookup_ack_text,
+    render_invalid,
+    render_lookup,
+    render_text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +63,7 @@ class _IdentityUnavailable(Exception):
 def ack_text(command: p.Command, locale: Locale) -> str | None:
     """The immediate acknowledgement line for a command that needs a Tencent call, else None."""
     if isinstance(command, p.Lookup | p.Refresh):
-        return blocks.ack_text(command.refs, locale)
+        return lookup_ack_text(command.refs, locale)
     return None
 
 

@@ -14,21 +14,19 @@ from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.parsing import Invalid, MeetingRef, Problem
 from bot.i18n import LOCALES, Locale, t
 from bot.meeting.models import LiveReplay, MeetingReplays
-from bot.slack.blocks import (
+from bot.slack.render.messages import (
     SHARE_ACTION_ID,
     WATCH_ACTION_ID,
-    ShareRequest,
-    ack_text,
-    escape_mrkdwn,
-    parse_share_value,
+    lookup_ack_text,
     render_digest,
     render_digest_give_up,
     render_invalid,
     render_lookup,
     render_shared,
     render_text,
-    share_value,
 )
+from bot.slack.render.mrkdwn import escape_mrkdwn
+from bot.slack.render.share import ShareRequest, parse_share_value, share_value
 from tests.fakes.block_kit import assert_valid_message, button_urls, iter_text_objects, mrkdwn_texts
 
 CODE = MeetingRef("code", "295150176")
@@ -455,9 +453,9 @@ def test_every_parse_problem_renders(problem: Problem, locale: Locale) -> None:
     assert_inert([message])
 
 
-def test_ack_text() -> None:
-    assert ack_text([CODE], "en") == "Looking up the replays of meeting 295150176…"
-    assert ack_text([CODE, ID], "en") == "Looking up replays for 2 meetings…"
+def test_lookup_ack_text() -> None:
+    assert lookup_ack_text([CODE], "en") == "Looking up the replays of meeting 295150176…"
+    assert lookup_ack_text([CODE, ID], "en") == "Looking up replays for 2 meetings…"
 
 
 def test_escape_mrkdwn() -> None:

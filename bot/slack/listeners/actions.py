@@ -9,14 +9,9 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 
 from bot.i18n import t
-from bot.slack.blocks import (
-    SHARE_ACTION_ID,
-    WATCH_ACTION_ID,
-    parse_share_value,
-    render_shared,
-    render_text,
-)
 from bot.slack.listeners import services_of
+from bot.slack.render.messages import SHARE_ACTION_ID, WATCH_ACTION_ID, render_shared, render_text
+from bot.slack.render.share import parse_share_value
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from bot.core.parsing import Lookup, Refresh, parse_command
 from bot.i18n import t
 from bot.slack.answers import Caller, ack_text, answer
-from bot.slack.blocks import render_text
 from bot.slack.listeners import services_of
+from bot.slack.render.messages import render_text
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from bot.core import parsing as p
 from bot.i18n import t
 from bot.services import Services
 from bot.slack.answers import Caller, answer
-from bot.slack.blocks import render_text
 from bot.slack.listeners import services_of
+from bot.slack.render.messages import render_text
 
 log = logging.getLogger(__name__)
 
