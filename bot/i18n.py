@@ -2,7 +2,7 @@
 
 Messages are Slack mrkdwn templates filled with `str.format`: a literal `<`, `>` or `&` is written
 `&lt;`, `&gt;`, `&amp;`, and values that come from outside (subjects, codes typed by people) must be
-escaped by the caller before they are passed in (`bot.slack.blocks.escape_mrkdwn`). Keys are flat
+escaped by the caller before they are passed in (`bot.slack.render.mrkdwn.escape_mrkdwn`). Keys are flat
 and named after what they say; `lookup_<problem>` and `invalid_<problem>` follow the values of
 `LookupProblem` and `Problem`. Unknown keys raise `KeyError`, and a test checks that both languages
 have the same keys with the same placeholders.
@@ -151,11 +151,6 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "try again later, or `/replays subscribe` to get them here when ready.",
         "还没有直播回看。直播结束后回看需要一段时间才会生成："
         "请稍后再试，或使用 `/replays subscribe` 在回看生成后收到通知。",
-    ),
-    "join_link_ignored": (
-        "(Join links like `meeting.tencent.com/dm/…` don't contain the meeting code; "
-        "I used the codes written in your text.)",
-        "（`meeting.tencent.com/dm/…` 这类入会链接里不含会议号；我使用了你文字中的会议号。）",
     ),
     # --- text that could not be understood (one per parsing.Problem)
     "invalid_no_meeting_found": (
@@ -338,10 +333,6 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "会议 {code} 不是你创建的，因此无法为你订阅：腾讯会议只向会议创建者展示回看。"
         "请让创建者在这里运行 `/replays subscribe {code}`。",
     ),
-    "subscribe_refused_not_in_channel": (
-        "I can't post in this channel. Invite me first (`/invite @replays`), then subscribe again.",
-        "我无法在本频道发消息。请先邀请我（`/invite @replays`），然后再订阅。",
-    ),
     "unsubscribe_done_mine": (
         "Done: the replays of your meetings won't be posted in this channel any more.",
         "完成：你的会议回看将不再发布到本频道。",
@@ -422,10 +413,6 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "share_expired": (
         "I can't share this any more. Run `/replays` again and share the new answer.",
         "此内容已无法分享。请重新运行 `/replays` 并分享新的结果。",
-    ),
-    "share_refused_not_in_channel": (
-        "I can't post in this channel. Invite me (`/invite @replays`) and share again.",
-        "我无法在本频道发消息。请邀请我（`/invite @replays`）后再分享。",
     ),
     # --- digests
     "digest_intro": (

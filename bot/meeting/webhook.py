@@ -1,8 +1,9 @@
 """Tencent Meeting event subscription (webhooks): signature check, decryption and parsing.
 
 Pure functions only, so that the HTTP layer stays a thin shell and every rule here is tested with
-the spec's vectors and property tests. Failures are `WebhookError`s carrying the HTTP status to
-answer with; their messages never contain the Token, the EncodingAESKey or the decrypted payload.
+fixed examples (a signed event from Tencent's documentation, an encrypted URL check) and with
+property tests. Failures are `WebhookError`s carrying the HTTP status to answer with; their
+messages never contain the Token, the EncodingAESKey or the decrypted payload.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from bot.core.subscriptions import (
     SubscriptionOutcome,
 )
 from bot.i18n import Locale, t
-from bot.slack.blocks import describe_ref, render_invalid, render_lookup, render_text
+from bot.slack.render.messages import describe_ref, render_invalid, render_lookup, render_text
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,9 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
 from bot.meeting.models import MeetingReplays
-from bot.slack.blocks import render_digest
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
+from bot.slack.render.messages import render_digest
 
 log = logging.getLogger(__name__)
 

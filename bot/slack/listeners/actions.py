@@ -12,14 +12,14 @@ from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.i18n import t
-from bot.slack.blocks import (
+from bot.slack.profiles import SlackProfiles
+from bot.slack.render.messages import (
     SHARE_ACTION_ID,
     WATCH_ACTION_ID,
-    parse_share_value,
     render_shared,
     render_text,
 )
-from bot.slack.profiles import SlackProfiles
+from bot.slack.render.share import parse_share_value
 from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)

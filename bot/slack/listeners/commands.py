@@ -11,8 +11,8 @@ from bot.core.in_flight import InFlight
 from bot.core.parsing import Lookup, Refresh, parse_command
 from bot.i18n import t
 from bot.slack.answers import Answers, Caller
-from bot.slack.blocks import ack_text, render_text
 from bot.slack.profiles import SlackProfiles
+from bot.slack.render.messages import lookup_ack_text, render_text
 from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ def register(
                 log.warning("turned a look-up away: %d pieces of work in flight", in_flight.count)
                 await ack(text=t("overloaded", hint), response_type="ephemeral")
                 return
-            await ack(text=ack_text(parsed.refs, hint), response_type="ephemeral")
+            await ack(text=lookup_ack_text(parsed.refs, hint), response_type="ephemeral")
         else:
             await ack()
 

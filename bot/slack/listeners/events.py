@@ -22,9 +22,9 @@ from bot.core.in_flight import InFlight
 from bot.core.seen import SeenSlackEvents
 from bot.i18n import t
 from bot.slack.answers import Answers, Caller
-from bot.slack.blocks import render_text
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
+from bot.slack.render.messages import render_text
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,74 @@
+"""The few Block Kit shapes the app sends (sections, contexts, headers, buttons, actions, a divider),
+as the dicts Slack's API takes.
+
+They are written out directly rather than built as `slack_sdk.models.blocks` objects only to be
+turned into these dicts, which took most of the rendering time. Headers and button labels are cut
+to Slack's limits here; other texts are cut by the callers, which know what the text is. The tests
+check every message with `tests.fakes.block_kit`, written from Slack's documentation.
+
+A "Watch replay" button is a link, but Slack still sends a `block_actions` event when it is
+clicked: its action id matches `WATCH_ACTION_ID`, so that the app can acknowledge it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.slack.render.limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT
+from bot.slack.render.mrkdwn import cut
+
+Message = dict[str, Any]
+BlockDict = dict[str, Any]
+
+# Every watch button is made with the bare prefix; the pages number them, since action ids must be
+# unique within a message and only the message knows how many there are.
+WATCH_ACTION_PREFIX = "watch_replay_"
+WATCH_ACTION_ID = re.compile(r"^watch_replay_\d+$")
+
+
+def _plain(text: str) -> dict[str, Any]:
+    return {"type": "plain_text", "text": text}
+
+
+def _mrkdwn(text: str) -> dict[str, Any]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def section(text: str, accessory: BlockDict | None = None) -> BlockDict:
+    block: BlockDict = {"type": "section", "text": _mrkdwn(text)}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def context(*texts: str) -> BlockDict:
+    return {"type": "context", "elements": [_mrkdwn(text) for text in texts]}
+
+
+def header(text: str) -> BlockDict:
+    return {"type": "header", "text": _plain(cut(text, MAX_HEADER_TEXT, escape=False))}
+
+
+def _button(label: str) -> BlockDict:
+    # `emoji`: a `:tada:` in a label shows as the emoji.
+    return {"type": "button", "text": {**_plain(label), "emoji": True}}
+
+
+def watch_button(label: str, url: str) -> BlockDict:
+    return {
+        **_button(cut(label, MAX_BUTTON_TEXT, escape=False)),
+        "url": url,
+        "action_id": WATCH_ACTION_PREFIX,
+    }
+
+
+def primary_button(label: str, *, action_id: str, value: str) -> BlockDict:
+    return {**_button(label), "action_id": action_id, "value": value, "style": "primary"}
+
+
+def actions(buttons: list[BlockDict]) -> BlockDict:
+    return {"type": "actions", "elements": buttons}
+
+
+DIVIDER: BlockDict = {"type": "divider"}

@@ -1,0 +1,149 @@
+"""Look-up results and meetings as cards: what each meeting, replay or problem shows.
+
+A meeting card is a header (the subject), a context line (code, ID, number of replays) and one
+section per replay with a "Watch replay" button. A replay whose `video_url` Slack would refuse as a
+button URL (not http(s), too long, odd characters) is still listed, with the link shown as text. A
+problem, or a reference that found no meeting, is a one-section notice card. Cards are not yet
+messages: `bot.slack.render.pages` packs them, and each card carries what the compact overflow
+page shows for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.core.outcomes import LookupResult
+from bot.core.parsing import MeetingRef
+from bot.i18n import Locale, format_duration, t
+from bot.meeting.models import LiveReplay, MeetingReplays
+from bot.slack.render.block_kit import BlockDict, context, header, section, watch_button
+from bot.slack.render.limits import MAX_HEADER_TEXT
+from bot.slack.render.mrkdwn import cut, escape_mrkdwn, is_linkable_url, one_line
+
+# Replay names and rooms are shown whole when reasonable; beyond these they are cut, so that one
+# replay never crowds a message.
+_REPLAY_NAME_LIMIT = 500
+_ROOM_LIMIT = 100
+_CODE_LIMIT = 40
+_SHOWN_URL_LIMIT = 300
+_OVERFLOW_TITLE_LIMIT = 300
+
+
+@dataclass(slots=True)
+class Item:
+    """One block of a card, and what the compact overflow shows for it."""
+
+    block: BlockDict
+    replay: LiveReplay | None = None
+    name: str = ""  # plain label of the replay, for an overflow button
+    note: str = ""  # mrkdwn line for the overflow when the item is not a replay
+
+
+@dataclass(slots=True)
+class Card:
+    head: list[BlockDict]  # header and context; empty for a problem
+    again: list[BlockDict]  # what a continuation message repeats of the head
+    title: str  # mrkdwn line naming the meeting in the overflow; empty for a problem
+    items: list[Item]
+    fallback: str
+
+
+def describe_ref(ref: MeetingRef, locale: Locale) -> str:
+    """How a meeting reference is named in a sentence (mrkdwn, escaped)."""
+    value = escape_mrkdwn(ref.value)
+    if ref.kind == "id":
+        return t("ref_id", locale, meeting_id=value)
+    return t("ref_code", locale, code=value)
+
+
+def _replay_item(replay: LiveReplay, number: int, locale: Locale) -> Item:
+    name = one_line(replay.live_subject) or t("untitled_replay", locale, n=number)
+    lines = [f"*{cut(name, _REPLAY_NAME_LIMIT, escape=True)}*"]
+    room = one_line(replay.live_room_id)
+    if room:
+        lines.append(t("live_room", locale, room=cut(room, _ROOM_LIMIT, escape=True)))
+    url = replay.video_url.strip()
+    button = None
+    if is_linkable_url(url):
+        button = watch_button(t("watch_button", locale), url)
+    elif url:
+        shown = cut(one_line(url), _SHOWN_URL_LIMIT, escape=True)
+        lines.append(f"{t('replay_link_unusable', locale)} `{shown}`")
+    else:
+        lines.append(t("replay_link_missing", locale))
+    return Item(section("\n".join(lines), button), replay=replay, name=name)
+
+
+def _replay_count(count: int, locale: Locale) -> str:
+    return (
+        t("replay_count_one", locale) if count == 1 else t("replay_count_many", locale, count=count)
+    )
+
+
+def meeting_card(meeting: MeetingReplays, locale: Locale) -> Card:
+    """The card of one meeting: its subject, code, ID and every replay."""
+    subject = one_line(meeting.subject) or t("untitled_meeting", locale)
+    code = cut(one_line(meeting.meeting_code), _CODE_LIMIT, escape=True)
+    meeting_id = cut(one_line(meeting.meeting_id), _CODE_LIMIT, escape=True)
+    replays = meeting.live_replay_list
+    facts = [
+        *([t("card_code", locale, code=f"`{code}`")] if code else []),
+        *([t("card_id", locale, meeting_id=f"`{meeting_id}`")] if meeting_id else []),
+        _replay_count(len(replays), locale),
+    ]
+    head = header(subject)
+    items = [_replay_item(replay, n, locale) for n, replay in enumerate(replays, 1)]
+    if not items:
+        text = t("no_replays", locale)
+        items = [Item(section(text), note=text)]
+    short_subject = cut(subject, MAX_HEADER_TEXT, escape=True)
+    return Card(
+        head=[head, context(" · ".join(facts))],
+        again=[head],
+        title=" · ".join([f"*{cut(subject, _OVERFLOW_TITLE_LIMIT, escape=True)}*", *facts[:-1]]),
+        items=items,
+        fallback=t(
+            "fallback_meeting",
+            locale,
+            subject=short_subject,
+            code=code or meeting_id,
+            replays=_replay_count(len(replays), locale),
+        ),
+    )
+
+
+def notice_card(text: str) -> Card:
+    """A card that only says `text` (mrkdwn as it is)."""
+    return Card(head=[], again=[], title="", items=[Item(section(text), note=text)], fallback=text)
+
+
+def lookup_cards(results: Sequence[LookupResult], locale: Locale) -> list[Card]:
+    """A card per meeting found and a notice per problem, in the order of `results`."""
+    cards: list[Card] = []
+    for result in results:
+        ref = describe_ref(result.ref, locale)
+        if result.problem is not None:
+            cards.append(notice_card(":warning: " + t(f"lookup_{result.problem}", locale, ref=ref)))
+        elif not result.meetings:
+            cards.append(notice_card(t("lookup_no_meeting", locale, ref=ref)))
+        else:
+            cards.extend(meeting_card(meeting, locale) for meeting in result.meetings)
+    return cards
+
+
+def digest_intro(meeting: MeetingReplays, locale: Locale) -> str:
+    """The line a digest opens with: the replays of this meeting are ready."""
+    subject = one_line(meeting.subject) or t("untitled_meeting", locale)
+    return t("digest_intro", locale, subject=cut(subject, MAX_HEADER_TEXT, escape=True))
+
+
+def give_up_note(*, subject: str, meeting_code: str, waited_seconds: int, locale: Locale) -> str:
+    """The note that no replay appeared for an ended meeting within the time the app waits."""
+    return t(
+        "digest_give_up",
+        locale,
+        subject=cut(one_line(subject) or t("untitled_meeting", locale), 150, escape=True),
+        code=cut(one_line(meeting_code), _CODE_LIMIT, escape=True),
+        duration=format_duration(waited_seconds, locale),
+    )

@@ -1,0 +1,117 @@
+"""The messages the bot sends, one function each: look-up answers, shared cards, digests, notices.
+
+Each returns dicts `{"text": fallback, "blocks": [...]}` ready for `chat.postMessage` or a
+`response_url`, within Slack's limits whatever Tencent sent. This is the module the rest of the app
+imports from; the button action ids are here too, for the listeners that answer the clicks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.core.outcomes import LookupResult
+from bot.core.parsing import MAX_REFS, Invalid, MeetingRef
+from bot.i18n import Locale, t
+from bot.meeting.models import MeetingReplays
+from bot.slack.render.block_kit import WATCH_ACTION_ID, Message, section
+from bot.slack.render.cards import (
+    describe_ref,
+    digest_intro,
+    give_up_note,
+    lookup_cards,
+    meeting_card,
+)
+from bot.slack.render.limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT
+from bot.slack.render.mrkdwn import cut, mention, split_mrkdwn
+from bot.slack.render.pages import assemble
+from bot.slack.render.share import SHARE_ACTION_ID, share_footer
+
+__all__ = [
+    "SHARE_ACTION_ID",
+    "WATCH_ACTION_ID",
+    "Message",
+    "describe_ref",
+    "lookup_ack_text",
+    "render_digest",
+    "render_digest_give_up",
+    "render_invalid",
+    "render_lookup",
+    "render_shared",
+    "render_text",
+]
+
+
+def lookup_ack_text(refs: Sequence[MeetingRef], locale: Locale) -> str:
+    """The line shown at once while the replays of `refs` are looked up."""
+    if len(refs) == 1:
+        return t("ack_lookup_one", locale, ref=describe_ref(refs[0], locale))
+    return t("ack_lookup_many", locale, count=len(refs))
+
+
+def render_lookup(
+    results: Sequence[LookupResult],
+    *,
+    locale: Locale,
+    requester: str | None,
+    shareable: bool,
+    max_messages: int = 5,
+) -> list[Message]:
+    """The (ephemeral) answer to a look-up: a card per meeting, a notice per problem, and a
+    "Share in channel" button when `shareable` and `requester` is known."""
+    cards = lookup_cards(results, locale)
+    return assemble(
+        cards,
+        locale=locale,
+        fallback_lines=[card.fallback for card in cards],
+        footer=share_footer(results, requester, locale) if shareable else None,
+        max_messages=max_messages,
+    )
+
+
+def render_shared(
+    results: Sequence[LookupResult], *, locale: Locale, shared_by: str, max_messages: int = 5
+) -> list[Message]:
+    """The same cards, posted for everyone in the channel, saying who shared them."""
+    cards = lookup_cards(results, locale)
+    shared = t("shared_by", locale, user=mention(shared_by))
+    return assemble(
+        cards,
+        locale=locale,
+        fallback_lines=[shared, *(card.fallback for card in cards)],
+        context_line=shared,
+        max_messages=max_messages,
+    )
+
+
+def render_digest(meeting: MeetingReplays, *, locale: Locale) -> list[Message]:
+    """The replays of a meeting that ended, for a subscribed channel or the creator's DM."""
+    card = meeting_card(meeting, locale)
+    intro = digest_intro(meeting, locale)
+    return assemble([card], locale=locale, fallback_lines=[card.fallback], intro=intro)
+
+
+def render_digest_give_up(
+    *, subject: str, meeting_code: str, waited_seconds: int, locale: Locale
+) -> Message:
+    """The note that no replay appeared for an ended meeting within the time the app waits."""
+    return render_text(
+        give_up_note(
+            subject=subject, meeting_code=meeting_code, waited_seconds=waited_seconds, locale=locale
+        )
+    )
+
+
+def render_invalid(command: Invalid, *, locale: Locale) -> Message:
+    """What to say about text that could not be understood."""
+    detail = cut(command.detail, 80, escape=True)
+    return render_text(t(f"invalid_{command.problem}", locale, detail=detail, max=MAX_REFS))
+
+
+def render_text(text: str) -> Message:
+    """A plain notice. `text` is mrkdwn as it is: escape outside data first (`escape_mrkdwn`)."""
+    chunks = split_mrkdwn(text, MAX_SECTION_TEXT) or ["…"]
+    if len(chunks) > MAX_BLOCKS:
+        chunks = [*chunks[: MAX_BLOCKS - 1], "…"]
+    fallback = split_mrkdwn(text, MAX_FALLBACK_TEXT - 1)
+    summary = (fallback[0] + ("…" if len(fallback) > 1 else "")) if fallback else "…"
+    return {"text": summary, "blocks": [section(chunk) for chunk in chunks]}
