@@ -1,6 +1,6 @@
 """Parse what people type after `/replays` (or after mentioning the bot) into a typed command.
 
-Pure: no I/O, never raises on any input. `parse_command` reads the `/replays` grammar of DESIGN.md;
+Pure: no I/O, never raises on any input. `parse_command` reads the `/replays` commands (the README's grammar);
 `find_meeting_refs` only finds meetings, for @-mentions and for a thread's parent message.
 
 Finding meetings in free text
@@ -51,7 +51,7 @@ CODE_LENGTHS = range(9, 13)
 ID_LENGTHS = range(19, 21)
 
 # Tencent userids are free-form for Tencent, but this app sends them in query strings and signs
-# them, so it only accepts the characters that need no escaping (see spec/tencent-meeting.md §2).
+# them, so it only accepts the characters that need no escaping.
 _USERID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{1,32})(?:\|[^<>]*)?>")
 
