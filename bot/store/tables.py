@@ -93,7 +93,7 @@ user_prefs = sa.Table(
 )
 
 # One job per occurrence of a meeting: a recurring meeting keeps its meeting_id across occurrences,
-# so the dedupe key (`EndedMeeting.dedupe_key`) is what must be unique, not the meeting.
+# so the occurrence key (`EndedMeeting.occurrence_key`) is what must be unique, not the meeting.
 digest_jobs = sa.Table(
     "digest_jobs",
     metadata,

@@ -1,12 +1,22 @@
-"""Throwaway databases for tests: a SQLite file always, PostgreSQL when TEST_DATABASE_URL is set.
+"""Throwaway databases for tests: a SQLite file always, PostgreSQL when TEST_DATABASE_URL is set,
+and the in-memory storage.
 
-Use the `database_url` fixture (or `store`, a migrated Store on it): an async URL of an empty database that no other test sees, once per
-backend. Open as many engines on it as you like, as separate processes would.
+Fixtures:
+- `storage`: a `bot.core.storage.Storage` on an empty database, once per backend: `memory`,
+  `sqlite`, `postgresql` (skipped without TEST_DATABASE_URL). For tests of the storage contract,
+  which every implementation must keep alike. `other_storage` is a second one on the same data, as
+  another process would open it (on `memory`, the same one: there is no other process).
+- `database_url`: an async URL of an empty SQL database no other test sees, once per SQL backend.
+  Open as many engines on it as you like, as separate processes would.
+- `database`: a migrated `bot.store.Database` on `database_url`, closed after the test.
 
 On PostgreSQL, creating a database takes a few hundred milliseconds, so each pytest session
 creates one database of its own (a random name on TEST_DATABASE_URL's server, dropped at the end)
 and empties it before every test by dropping its `public` schema. Sessions running side by side
 (CI jobs, developers) never touch each other's data.
+
+Only `bot.store` and `bot.core.storage` are imported from the app, so that these fixtures work
+whatever state the rest of it is in.
 """
 
 from __future__ import annotations
@@ -23,27 +33,45 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.config import normalize_database_url
-from bot.store import Store
+from bot.core.storage import Storage
+from bot.store import Database, open_database
+from bot.store.memory import memory_storage
 
 BACKENDS = ("sqlite", "postgresql")
+STORAGE_BACKENDS = ("memory", *BACKENDS)
 
 
 def postgres_server_url() -> str | None:
     """TEST_DATABASE_URL as an async URL, or None when PostgreSQL tests are off."""
     raw = os.environ.get("TEST_DATABASE_URL", "").strip()
-    return normalize_database_url(raw) if raw else None
+    if not raw:
+        return None
+    url = make_url(raw)
+    if url.get_backend_name() != "postgresql":
+        raise ValueError("TEST_DATABASE_URL must be a postgresql:// URL")
+    if "sslmode" in url.query:
+        # libpq's spelling, as hosted PostgreSQL URLs carry it; asyncpg takes the same values
+        # as `ssl` and refuses `sslmode`.
+        ssl = url.query["sslmode"]
+        url = url.difference_update_query(["sslmode"]).update_query_dict({"ssl": ssl})
+    return url.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def _no_postgres() -> pytest.MarkDecorator:
+    return pytest.mark.skipif(postgres_server_url() is None, reason="TEST_DATABASE_URL is not set")
 
 
 def backend_params() -> list[pytest.ParameterSet]:
     """`sqlite` and `postgresql`, the latter skipped without TEST_DATABASE_URL."""
-    no_postgres = pytest.mark.skipif(
-        postgres_server_url() is None, reason="TEST_DATABASE_URL is not set"
-    )
     return [
         pytest.param("sqlite", id="sqlite"),
-        pytest.param("postgresql", id="postgresql", marks=no_postgres),
+        pytest.param("postgresql", id="postgresql", marks=_no_postgres()),
     ]
+
+
+def storage_backend_params() -> list[pytest.ParameterSet]:
+    """`memory`, `sqlite` and `postgresql`, the last skipped without TEST_DATABASE_URL."""
+    return [pytest.param("memory", id="memory"), *backend_params()]
 
 
 def sqlite_url(directory: Path) -> str:
@@ -105,6 +133,41 @@ async def _execute(url: str, *statements: str, autocommit: bool = False) -> None
         await engine.dispose()
 
 
+async def _empty_database_url(
+    backend: str, directory: Path, postgres_session_database: str | None
+) -> str:
+    if backend == "sqlite":
+        return sqlite_url(directory)
+    assert postgres_session_database is not None, "skipped without TEST_DATABASE_URL"
+    await empty_postgres_database(postgres_session_database)
+    return postgres_session_database
+
+
+class StorageBackend:
+    """One backend's empty data, and the `Storage`s opened on it (closed by the fixture)."""
+
+    def __init__(self, name: str, url: str | None) -> None:
+        self.name = name
+        #: the SQL database's URL; None for `memory`
+        self.url = url
+        self._memory = memory_storage() if url is None else None
+        self._databases: list[Database] = []
+
+    async def open(self) -> Storage:
+        """A `Storage` on this backend's data: on SQL, with an engine of its own, as another
+        process would have; in memory, the one storage (a process has only its own memory)."""
+        if self._memory is not None:
+            return self._memory
+        assert self.url is not None
+        database = await open_database(self.url)
+        self._databases.append(database)
+        return database.storage
+
+    async def close(self) -> None:
+        for database in self._databases:
+            await database.close()
+
+
 @pytest.fixture(scope="session")
 def postgres_session_database() -> Iterator[str | None]:
     """This pytest session's own PostgreSQL database, or None without TEST_DATABASE_URL."""
@@ -125,18 +188,45 @@ async def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_session_database: str | None
 ) -> str:
     """An async URL of an empty database, once per backend (SQLite; PostgreSQL if configured)."""
-    if request.param == "sqlite":
-        return sqlite_url(tmp_path)
-    assert postgres_session_database is not None, "skipped without TEST_DATABASE_URL"
-    await empty_postgres_database(postgres_session_database)
-    return postgres_session_database
+    return await _empty_database_url(request.param, tmp_path, postgres_session_database)
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[Store]:
-    """A migrated `Store` on `database_url`, closed after the test."""
-    opened = await Store.open(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """A migrated `Database` on `database_url`, closed after the test."""
+    opened = await open_database(database_url)
     try:
         yield opened
     finally:
         await opened.close()
+
+
+@pytest.fixture(params=storage_backend_params())
+async def storage_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_session_database: str | None
+) -> AsyncIterator[StorageBackend]:
+    """Empty data on each backend in turn: memory, SQLite, PostgreSQL (if configured)."""
+    name = request.param
+    url = (
+        None
+        if name == "memory"
+        else await _empty_database_url(name, tmp_path, postgres_session_database)
+    )
+    backend = StorageBackend(name, url)
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+@pytest.fixture
+async def storage(storage_backend: StorageBackend) -> Storage:
+    """A `Storage` on empty data, once per backend (memory, SQLite, PostgreSQL if configured)."""
+    return await storage_backend.open()
+
+
+@pytest.fixture
+async def other_storage(storage: Storage, storage_backend: StorageBackend) -> Storage:
+    """A second `Storage` on `storage`'s data, as another process would open it (on `memory`,
+    `storage` itself)."""
+    return await storage_backend.open()

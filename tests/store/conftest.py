@@ -1,5 +1,5 @@
-"""Store fixtures (`store` itself comes from tests.fakes.databases): every test runs once per
-backend, on a database of its own."""
+"""Store fixtures (`storage`, `other_storage`, `database` come from tests.fakes.databases): every
+test runs once per backend, on data of its own."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.store import Store
+from bot.store import Database, open_database
 
 
 @pytest.fixture
-async def other_store(store: Store, database_url: str) -> AsyncIterator[Store]:
-    """A second Store with its own engine on the same database: another process, in effect."""
-    opened = await Store.open(database_url)
+async def other_database(database: Database, database_url: str) -> AsyncIterator[Database]:
+    """A second Database with its own engine on the same database: another process, in effect."""
+    opened = await open_database(database_url)
     try:
         yield opened
     finally:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 
-from bot.store import Store
+from bot.core.records import LinkMethod
+from bot.store import Database, open_database
 
 
 @pytest.fixture
@@ -17,44 +17,36 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
 
-async def pragma(store: Store, name: str) -> object:
-    async with store.engine.connect() as connection:
+async def pragma(database: Database, name: str) -> object:
+    async with database.engine.connect() as connection:
         return await connection.scalar(sa.text(f"PRAGMA {name}"))
 
 
 async def test_a_file_database_is_in_wal_mode_with_a_busy_timeout(sqlite_url: str) -> None:
-    store = await Store.open(sqlite_url)
+    database = await open_database(sqlite_url)
     try:
-        assert await pragma(store, "journal_mode") == "wal"
-        assert await pragma(store, "busy_timeout") == 30_000
-        assert await pragma(store, "foreign_keys") == 1
+        assert await pragma(database, "journal_mode") == "wal"
+        assert await pragma(database, "busy_timeout") == 30_000
+        assert await pragma(database, "foreign_keys") == 1
     finally:
-        await store.close()
+        await database.close()
 
 
-async def test_a_delivery_needs_an_existing_job(sqlite_url: str) -> None:
-    store = await Store.open(sqlite_url)
+async def test_many_databases_can_create_one_new_file_together(sqlite_url: str) -> None:
+    databases = await asyncio.gather(*(open_database(sqlite_url) for _ in range(6)))
     try:
-        with pytest.raises(IntegrityError):
-            await store.record_delivery(12345, "C1")
+        assert all([await database.ping() for database in databases])
+        assert [await pragma(database, "journal_mode") for database in databases] == ["wal"] * 6
     finally:
-        await store.close()
-
-
-async def test_many_stores_can_create_one_new_file_together(sqlite_url: str) -> None:
-    stores = await asyncio.gather(*(Store.open(sqlite_url) for _ in range(6)))
-    try:
-        assert all([await store.ping() for store in stores])
-        assert [await pragma(store, "journal_mode") for store in stores] == ["wal"] * 6
-    finally:
-        for store in stores:
-            await store.close()
+        for database in databases:
+            await database.close()
 
 
 async def test_an_in_memory_database_works_for_one_process() -> None:
-    store = await Store.open("sqlite+aiosqlite://")
+    database = await open_database("sqlite+aiosqlite://")
     try:
-        saved = await store.save_link("T1", "U1", "alice", method="admin", linked_by="UADMIN")
-        assert await store.get_link("T1", "U1") == saved
+        links = database.storage.links
+        saved = await links.save("T1", "U1", "alice", method=LinkMethod.ADMIN, linked_by="UADMIN")
+        assert await links.get("T1", "U1") == saved
     finally:
-        await store.close()
+        await database.close()
