@@ -1,7 +1,7 @@
 """The driver's side of a benchmark run: fakes, a population of linked users, the server process.
 
 A `Rig` starts a fresh FakeSlack and FakeTencent (300 ms latency) in the driver process, seeds a new
-SQLite database through the bot's own `Store` (users linked by an admin, optional channel
+SQLite database through the bot's own storage (users linked by an admin, optional channel
 subscriptions), starts the server under test in its own process pinned to CPU 0 and gives a
 `SlackSender` that signs requests like Slack. `/proc` gives the server's RSS and CPU time.
 """
@@ -25,7 +25,8 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 
-from bot.store import Store
+from bot.core.records import LinkMethod
+from bot.store import Database, open_database
 from tests.fakes.slack import FakeSlack, SlackReply, SlackSender
 from tests.fakes.tencent import NONCE_REPLAYED, REPLAY_WINDOW, FakeTencent, Rejection
 
@@ -400,22 +401,27 @@ class Rig:
         return {"kind": "bot", "settings": self.settings()}
 
     async def _seed_database(self) -> None:
-        store = await Store.open(self.database_url)
+        database = await open_database(self.database_url)
+        storage = database.storage
         try:
             for i in range(self.users):
-                await store.save_link(
-                    TEAM_ID, slack_user(i), tencent_user(i), method="admin", linked_by="UADMIN"
+                await storage.links.save(
+                    TEAM_ID,
+                    slack_user(i),
+                    tencent_user(i),
+                    method=LinkMethod.ADMIN,
+                    linked_by="UADMIN",
                 )
                 if self.subscribe_channels:
-                    await store.subscribe(
+                    await storage.subscriptions.add(
                         TEAM_ID, channel_of(i), tencent_user(i), None, created_by=slack_user(i)
                     )
         finally:
-            await store.close()
+            await database.close()
 
-    async def open_store(self) -> Store:
+    async def open_database(self) -> Database:
         """The same database, for the driver to read job states (SQLite WAL: readers don't block)."""
-        return await Store.open(self.database_url, migrate=False)
+        return await open_database(self.database_url, migrate=False)
 
     async def in_flight(self) -> int:
         """The bot's count of look-ups still running after their ack (0 for the bare app)."""

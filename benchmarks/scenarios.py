@@ -511,15 +511,15 @@ async def tencent_calls(workdir: Path, profile: Profile) -> Outcome:
 
 
 async def _job_states(rig: Rig) -> Counter[str]:
-    store = await rig.open_store()
+    database = await rig.open_database()
     try:
-        async with store.engine.connect() as connection:
+        async with database.engine.connect() as connection:
             rows = await connection.execute(
                 sa.text("SELECT state, count(*) FROM digest_jobs GROUP BY state")
             )
             return Counter({state: count for state, count in rows.all()})
     finally:
-        await store.close()
+        await database.close()
 
 
 def _deliveries(meetings: Sequence[Meeting]) -> list[tuple[dict[str, str], bytes]]:

@@ -1,3 +1,8 @@
 """Shared fixtures: the fakes are pytest plugins so that every test can ask for them by name."""
 
-pytest_plugins = ["tests.fakes.tencent", "tests.fakes.slack", "tests.fakes.databases"]
+pytest_plugins = [
+    "tests.fakes.tencent",
+    "tests.fakes.slack",
+    "tests.fakes.databases",
+    "tests.fakes.core",
+]

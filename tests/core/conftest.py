@@ -1,134 +1,13 @@
-"""Test doubles for the core's own edges: the in-memory storage, a Tencent replay source that
-answers from a dict and counts its calls, a digest sink that records what it delivered, and clocks
-the tests move by hand. No database, no HTTP server."""
+"""The core's tests run on the in-memory storage only (the storage's own tests cover the databases)."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from bot.store.memory import memory_storage
 
-from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
 from bot.core.storage import Storage
-from bot.meeting import errors
-from bot.meeting.models import LiveReplay, MeetingReplays
-
-
-class Clock:
-    """A monotonic clock (seconds) the test moves."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class WallClock:
-    """A UTC wall clock the test moves."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
-def replay(n: int) -> LiveReplay:
-    return LiveReplay(live_room_id=str(n), video_url=f"https://meeting.tencent.com/l/{n}")
-
-
-def meeting(
-    meeting_id: str, code: str, *replays: LiveReplay, subject: str = "Weekly"
-) -> MeetingReplays:
-    return MeetingReplays(
-        meeting_id=meeting_id, meeting_code=code, subject=subject, live_replay_list=list(replays)
-    )
-
-
-@dataclass
-class ReplayBook:
-    """Tencent's replay queries, answered from `meetings` by creator; `calls` counts them. Only a
-    meeting's creator sees it (everybody else gets Tencent's "not the creator" error)."""
-
-    meetings: dict[str, tuple[str, MeetingReplays]] = field(default_factory=dict)
-    calls: int = 0
-    gate: asyncio.Event | None = None
-    failure: errors.TencentMeetingError | None = None
-
-    def add(self, creator: str, found: MeetingReplays) -> None:
-        self.meetings[found.meeting_id] = (creator, found)
-
-    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]:
-        return await self._answer(lambda m: m.meeting_code == meeting_code, userid)
-
-    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
-        return await self._answer(lambda m: m.meeting_id == meeting_id, userid)
-
-    async def _answer(self, matches: object, userid: str) -> list[MeetingReplays]:
-        self.calls += 1
-        if self.gate is not None:
-            await self.gate.wait()
-        if self.failure is not None:
-            raise self.failure
-        found = [(c, m) for c, m in self.meetings.values() if matches(m)]  # type: ignore[operator]
-        if not found:
-            raise errors.MeetingNotFoundError("meeting not found")
-        if any(creator != userid for creator, _ in found):
-            raise errors.NotCreatorError("not the creator")
-        return [m for _, m in found]
-
-
-@dataclass
-class RecordingSink:
-    """Delivers digests into `delivered`, one part per replay; refuses the recipients in `refuse`
-    for good, and defers those in `fail_once` once, after their first part."""
-
-    delivered: list[tuple[str, str]] = field(default_factory=list)
-    refuse: set[str] = field(default_factory=set)
-    fail_once: set[str] = field(default_factory=set)
-
-    async def deliver(
-        self,
-        recipient: Recipient,
-        found: MeetingReplays,
-        *,
-        posted: frozenset[int],
-        record: PartPosted,
-    ) -> None:
-        if recipient.key in self.refuse:
-            raise DeliveryRefused("channel_not_found")
-        for part, replay in enumerate(found.live_replay_list):
-            if part in posted:
-                continue
-            if part > 0 and recipient.key in self.fail_once:
-                self.fail_once.discard(recipient.key)
-                raise DeliveryDeferred("Slack did not answer")
-            self.delivered.append((recipient.key, replay.video_url))
-            await record(part)
+from bot.store.memory import memory_storage
 
 
 @pytest.fixture
 def storage() -> Storage:
     return memory_storage()
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def wall() -> WallClock:
-    return WallClock()
-
-
-@pytest.fixture
-def book() -> ReplayBook:
-    return ReplayBook()

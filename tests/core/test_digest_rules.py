@@ -12,7 +12,7 @@ from bot.core.digest_rules import DigestRules, Recipient
 from bot.core.lookup import CachePolicy, ReplayLookup
 from bot.core.records import DigestJob, EndedMeeting, JobState, LinkMethod
 from bot.core.storage import Storage
-from tests.core.conftest import Clock, RecordingSink, ReplayBook, WallClock, meeting, replay
+from tests.fakes.core import Clock, RecordingSink, ReplayBook, WallClock, meeting, replay
 
 MEETING_ID = "7" * 19
 CODE = "806146667"
@@ -154,4 +154,11 @@ async def test_a_recipient_refused_for_good_does_not_stop_the_others(
     job = await claimed(storage, wall)
     assert (await rules.work(job)).outcome is JobState.POSTED
     assert {key for key, _ in sink.delivered} == {"channel:C2", "dm:U1"}
-    assert await storage.digest_jobs.deliveries(job.id) == {"channel:C1", "channel:C2", "dm:U1"}
+    # Every recipient is done with (C1 for good), each message recorded as it went out.
+    assert await storage.digest_jobs.deliveries(job.id) == {
+        "channel:C1",
+        "channel:C2#0",
+        "channel:C2",
+        "dm:U1#0",
+        "dm:U1",
+    }

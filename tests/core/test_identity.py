@@ -14,7 +14,7 @@ from bot.core.records import Link, LinkMethod
 from bot.core.storage import Storage
 from bot.meeting import errors
 from bot.meeting.models import TencentUser
-from tests.core.conftest import Clock
+from tests.fakes.core import Clock
 
 TEAM = "T1"
 TTL = 15.0

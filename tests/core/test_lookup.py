@@ -8,7 +8,7 @@ from bot.core.lookup import CachePolicy, ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.parsing import MeetingRef
 from bot.meeting import errors
-from tests.core.conftest import Clock, ReplayBook, meeting, replay
+from tests.fakes.core import Clock, ReplayBook, meeting, replay
 
 CODE = MeetingRef("code", "806146667")
 

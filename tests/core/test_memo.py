@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.core.memo import Memo
-from tests.core.conftest import Clock
+from tests.fakes.core import Clock
 
 
 def memo(clock: Clock, *, max_entries: int = 10) -> Memo[str, str | None]:
