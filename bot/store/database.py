@@ -1,5 +1,10 @@
 """The composition root's one way into the database: `open_database` gives a `Database`, which
-hands out the SQL implementation of every storage Protocol as one `Storage`."""
+hands out the SQL implementation of every storage Protocol as one `Storage`.
+
+Every write that can race with another instance is one atomic SQL statement (an upsert, an
+INSERT ... ON CONFLICT DO NOTHING, or an UPDATE ... RETURNING guarded by its own WHERE), so any
+number of processes can share one PostgreSQL, or one SQLite file, without locks of their own.
+"""
 
 from __future__ import annotations
 

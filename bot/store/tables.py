@@ -102,7 +102,6 @@ digest_jobs = sa.Table(
     sa.Column("meeting_code", sa.Text, nullable=False),
     sa.Column("subject", sa.Text, nullable=False),
     sa.Column("creator_userid", sa.Text, nullable=False),
-    sa.Column("team_id", sa.Text, nullable=True),
     sa.Column("state", sa.Text, nullable=False, server_default="pending"),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("created_at", UTCDateTime, nullable=False),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,11 +20,11 @@ from bot.store.engine import open_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.tables import metadata
 
-HEAD = "0003"
+HEAD = "0004"
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 METHODS = [LinkMethod.SELF_VERIFIED, LinkMethod.ADMIN, LinkMethod.EMAIL_MATCH]
 
-# digest_jobs as 0002 left it and as 0003 has it.
+# digest_jobs as 0002 and 0003 left it (tables.py is head, which no longer has team_id).
 JOB_COLUMNS_0002 = (
     "id",
     "meeting_id",
@@ -40,6 +41,7 @@ JOB_COLUMNS_0002 = (
     "finished_at",
 )
 JOB_COLUMNS_0003 = (*JOB_COLUMNS_0002, "occurrence_key", "posted_replays")
+JOB_COLUMNS_0004 = tuple(c for c in JOB_COLUMNS_0003 if c != "team_id")
 
 
 def digest_jobs_of(columns: tuple[str, ...]) -> sa.TableClause:
@@ -246,10 +248,10 @@ async def test_a_populated_0002_database_keeps_every_job_and_delivery_through_00
         assert await current_revision(database.engine) == HEAD
         jobs = database.storage.digest_jobs
         # The record of each old job is its row, with its meeting_id as occurrence key.
-        rows = await dump(database.engine, "digest_jobs", JOB_COLUMNS_0003)
+        rows = await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004)
         assert len(rows) == 20
         assert [job_fields(await jobs.get(job_id)) for job_id in job_ids] == [
-            row_fields(row, JOB_COLUMNS_0003) for row in rows
+            row_fields(row, JOB_COLUMNS_0004) for row in rows
         ]
         assert await jobs.deliveries(job_ids[0]) == {"channel:C1", f"dm:U{job_ids[0]}"}
 
@@ -267,6 +269,96 @@ async def test_a_populated_0002_database_keeps_every_job_and_delivery_through_00
         assert await jobs.finish(claimed.id, worker_id="w2", outcome=JobState.NO_RECIPIENTS)
     finally:
         await database.close()
+
+
+async def test_a_populated_0003_database_keeps_every_job_and_delivery_through_0004(
+    database_url: str,
+) -> None:
+    engine = await open_engine(database_url)
+    await upgrade(engine, "0003")
+    # Rows as the 0003-era app wrote them: every state, occurrences of one meeting, skipped
+    # replays, replays posted, leases, and deliveries.
+    states = ["pending", "posted", "gave_up", "failed", "no_recipients", "skipped"]
+    async with engine.begin() as connection:
+        for i, state in enumerate(states * 4):
+            done = state != "pending"
+            await connection.execute(
+                sa.insert(digest_jobs_of(JOB_COLUMNS_0003[1:])).values(
+                    occurrence_key=f"meeting.end:m{i % 5}:{1764064800 + i}",
+                    meeting_id=f"m{i % 5}",
+                    meeting_code=f"{100000000 + i % 5}",
+                    subject=f"Meeting {i}",
+                    creator_userid=f"user{i % 3}",
+                    team_id=None,
+                    state=state,
+                    attempts=i % 4,
+                    created_at=T0,
+                    due_at=T0 + timedelta(minutes=i),
+                    lease_owner="w1" if state == "pending" and i % 2 else None,
+                    lease_until=T0 + timedelta(minutes=5) if state == "pending" else None,
+                    finished_at=T0 + timedelta(hours=1) if done else None,
+                    posted_replays=json.dumps([f"r{i} url{i}"]) if done and i % 3 else None,
+                )
+            )
+        job_ids = sorted(
+            row.id for row in await connection.execute(sa.text("SELECT id FROM digest_jobs"))
+        )
+        await insert_deliveries(connection, job_ids[::3])
+    jobs_before = await dump(engine, "digest_jobs", JOB_COLUMNS_0004)
+    deliveries_before = await dump(engine, "digest_deliveries")
+    await engine.dispose()
+
+    database = await open_database(database_url)
+    try:
+        assert await current_revision(database.engine) == HEAD
+        assert await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004) == jobs_before
+        assert await dump(database.engine, "digest_deliveries") == deliveries_before
+        async with database.engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("digest_jobs")]
+            )
+        assert "team_id" not in columns
+
+        jobs = database.storage.digest_jobs
+        loaded = [await jobs.get(job_id) for job_id in job_ids]
+        assert [job_fields(job) for job in loaded] == [
+            row_fields(row, JOB_COLUMNS_0004) for row in jobs_before
+        ]
+        assert [job.due_at for job in loaded if job] == [
+            T0 + timedelta(minutes=i) for i in range(len(job_ids))
+        ]
+        assert await jobs.deliveries(job_ids[0]) == {"channel:C1", f"dm:U{job_ids[0]}"}
+        # The replays old jobs posted or skipped still keep later occurrences from posting them.
+        posted: set[str] = set()
+        for job in loaded:
+            if job and job.meeting.meeting_id == "m1":
+                posted.update(job.posted_replays)
+        assert posted and await jobs.replays_posted_for_meeting("m1") == posted
+        # And the queue works on: the due pending jobs are claimable, unleased first by due time.
+        claimed = await jobs.claim_due(
+            worker_id="w2", now=T0 + timedelta(hours=1), lease_seconds=60, limit=100
+        )
+        assert len(claimed) == states.count("pending") * 4
+    finally:
+        await database.close()
+
+
+async def test_downgrade_from_0004_keeps_every_job(database: Database) -> None:
+    jobs = database.storage.digest_jobs
+    await jobs.enqueue(
+        [NewDigest(EndedMeeting(f"k{n}", "m1", "1", "S", "alice"), T0) for n in range(3)]
+    )
+    first, *_ = await jobs.for_meeting("m1")
+    await jobs.record_delivery(first.id, "channel:C1")
+    before = await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004)
+
+    await downgrade(database.engine, "0003")
+
+    assert await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004) == before
+    assert await dump(database.engine, "digest_jobs", ("team_id",)) == [(None,)] * 3
+    assert await dump(database.engine, "digest_deliveries", ("job_id",)) == [(first.id,)]
+    await upgrade(database.engine)
+    assert await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004) == before
 
 
 async def test_downgrade_from_0003_keeps_each_meetings_first_job(database: Database) -> None:
