@@ -26,6 +26,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import http_guard
 from bot.config import Settings
 from bot.core.digests import Digests, DigestTiming
 from bot.core.identity import Identity, TencentDirectory
@@ -140,7 +141,7 @@ class BotServer:
         services, slack = await build_services(self.settings)
         self.services = services
         self.bolt = build_bolt_app(services, slack)
-        self._runner = web.AppRunner(build_web_app(services, self.bolt), access_log=None)
+        self._runner = http_guard.app_runner(build_web_app(services, self.bolt))
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import http_guard
 from bot.meeting import webhook
 from bot.services import Services
 
@@ -23,6 +24,7 @@ MAX_WEBHOOK_BODY = 256 * 1024
 
 def build_web_app(services: Services, bolt: AsyncApp) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    http_guard.install(app)
     app[SERVICES] = services
     app[BOLT] = bolt
     app.router.add_get("/healthz", healthz)
@@ -34,7 +36,9 @@ def build_web_app(services: Services, bolt: AsyncApp) -> web.Application:
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    secret = request.app[SERVICES].settings.slack_signing_secret
+    bolt_request = await http_guard.bolt_request(request, secret)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 
