@@ -27,6 +27,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import http_guard
 from bot.config import Settings
 from bot.core.digest_queue import DigestQueue, DigestTiming
 from bot.core.digest_rules import DigestRules
@@ -193,7 +194,7 @@ class BotServer:
             in_flight=running.in_flight,
             database_ping=running.database.ping,
         )
-        self._runner = web.AppRunner(web_app, access_log=None)
+        self._runner = http_guard.app_runner(web_app)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -6,9 +6,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
+from bot import http_guard
 from bot.config import Settings
 from bot.core.digest_rules import DigestRules
 from bot.core.in_flight import InFlight
@@ -21,7 +22,7 @@ SETTINGS = web.AppKey("settings", Settings)
 BOLT = web.AppKey("bolt", AsyncApp)
 DIGESTS = web.AppKey("digests", DigestRules)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
-DATABASE_PING = web.AppKey("database_ping", Callable[[], Awaitable[bool]])
+DATABASE_PING: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("database_ping")
 
 #: Tencent posts small JSON envelopes; anything bigger is not from Tencent.
 MAX_WEBHOOK_BODY = 256 * 1024
@@ -36,6 +37,7 @@ def build_web_app(
     database_ping: Callable[[], Awaitable[bool]],
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
+    http_guard.install(app)
     app[SETTINGS] = settings
     app[BOLT] = bolt
     app[DIGESTS] = digests
@@ -50,7 +52,9 @@ def build_web_app(
 
 
 async def slack_events(request: web.Request) -> web.Response:
-    bolt_response = await request.app[BOLT].async_dispatch(await to_bolt_request(request))
+    secret = request.app[SETTINGS].slack_signing_secret
+    bolt_request = await http_guard.bolt_request(request, secret)
+    bolt_response = await request.app[BOLT].async_dispatch(bolt_request)
     return await to_aiohttp_response(bolt_response)
 
 

@@ -198,13 +198,13 @@ class DigestRules:
             if recipient.key in delivered:
                 continue
             prefix = part_key(recipient, 0)[:-1]
-            posted = frozenset(int(k[len(prefix) :]) for k in delivered if k.startswith(prefix))
+            parts = frozenset(int(k[len(prefix) :]) for k in delivered if k.startswith(prefix))
 
             async def record(part: int, recipient: Recipient = recipient) -> None:
                 await jobs.record_delivery(job.id, part_key(recipient, part))
 
             try:
-                await self._sink.deliver(recipient, meeting, posted=posted, record=record)
+                await self._sink.deliver(recipient, meeting, posted=parts, record=record)
             except DeliveryRefused as refusal:
                 log.warning(
                     "digest for meeting %s not delivered to %s: %s",

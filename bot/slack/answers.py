@@ -118,12 +118,11 @@ class Answers:
             case p.WhoAmI():
                 return await self._whoami(caller)
             case p.Subscribe(code=code):
-                return _subscription_change(
-                    await self._settings.subscribe(caller.place, code), caller
-                )
+                subscribed = await self._settings.subscribe(caller.place, code)
+                return _subscription_change(subscribed, caller)
             case p.Unsubscribe(code=code):
-                change = await self._settings.unsubscribe(caller.place, code)
-                return _subscription_change(change, caller)
+                unsubscribed = await self._settings.unsubscribe(caller.place, code)
+                return _subscription_change(unsubscribed, caller)
             case p.Subscriptions():
                 return await self._subscriptions(caller)
             case p.DmDigests(enabled=enabled):
