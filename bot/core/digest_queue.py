@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 #: how long a job cut short by shutdown may take to hand its lease back
 GIVE_BACK_SECONDS = 2.0
+#: how often a job whose database failed tries to hand itself back
+GIVE_BACK_RETRY_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ class DigestQueue:
                     if len(claimed) < free:
                         pause = await self._until_next_due()
                 # else (or all slots now taken): wait for a slot; a finishing job wakes us
+            except StorageUnavailable as error:
+                # An outage is one line a round, not a traceback each time.
+                log.warning("digest round skipped: the database is unavailable: %r", error)
             except Exception:
                 log.exception("digest round failed; trying again shortly")
             self._next_round = self.clock() + timedelta(seconds=pause)
@@ -168,8 +173,8 @@ class DigestQueue:
             await self._give_back(job)
             raise
         except StorageUnavailable as error:
-            # The database failed under the job; the lease runs out and it is taken up again.
             log.warning("digest job %d stopped: the database failed: %r", job.id, error)
+            await self._give_back_when_possible(job)
             return
         except Exception:
             if self.past_give_up(job):
@@ -187,6 +192,25 @@ class DigestQueue:
                 await self._finish(job, verdict.outcome, verdict.posted_replays)
         except StorageUnavailable as error:
             log.warning("digest job %d: could not record its outcome: %r", job.id, error)
+            await self._give_back_when_possible(job)
+
+    async def _give_back_when_possible(self, job: DigestJob) -> None:
+        """Hand the job back as soon as the database answers again, while its lease still holds
+        (afterwards any worker may take it up anyway): the digest then goes out within moments of
+        the database's return rather than when the lease runs out. Its parts already posted are
+        recorded, so nothing is posted twice."""
+        deadline = self.clock() + timedelta(seconds=self.timing.lease)
+        while self.clock() < deadline:
+            await asyncio.sleep(GIVE_BACK_RETRY_SECONDS)
+            try:
+                await self._jobs.reschedule(
+                    job.id, worker_id=self._worker_id, due_at=self.clock(), attempts=job.attempts
+                )
+            except StorageUnavailable:
+                continue
+            log.info("digest job %d handed back now that the database answers", job.id)
+            self._wake.set()
+            return
 
     async def _give_back(self, job: DigestJob) -> None:
         try:

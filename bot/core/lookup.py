@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from bot.core.memo import Memo
 from bot.core.outcomes import LookupProblem, LookupResult
@@ -58,13 +58,23 @@ class CachePolicy:
 
     with_replays: float = 60.0
     without_replays: float = 15.0
+    #: "not the creator" never changes for a meeting and a userid; a code names another meeting
+    #: only once it is recycled, 30 days after its meeting's scheduled start
+    not_creator: float = 3600.0
     #: the cache is for bursts and second looks within a minute, not an archive: 2,000 distinct
     #: meetings asked about in one minute is far beyond one workspace, and memory stays flat
     max_entries: int = 2_000
 
-    def ttl(self, meetings: tuple[MeetingReplays, ...]) -> float:
-        has_replays = any(meeting.live_replay_list for meeting in meetings)
+    def ttl(self, found: Found) -> float:
+        if isinstance(found, LookupProblem):
+            return self.not_creator
+        has_replays = any(meeting.live_replay_list for meeting in found)
         return self.with_replays if has_replays else self.without_replays
+
+
+#: what one Tencent query found: the meetings, or that the asker is not their creator (an answer
+#: kept like meetings are, so that hundreds asking about someone else's meeting cost one call each)
+Found = tuple[MeetingReplays, ...] | Literal[LookupProblem.NOT_CREATOR]
 
 
 class ReplayLookup:
@@ -79,13 +89,13 @@ class ReplayLookup:
         policy = cache or CachePolicy()
         # Keyed by userid too: Tencent answers only the creator, so one person's answer is never
         # handed to another.
-        self._answers: Memo[tuple[MeetingRef, str], tuple[MeetingReplays, ...]] = Memo(
+        self._answers: Memo[tuple[MeetingRef, str], Found] = Memo(
             ttl=policy.ttl, max_entries=policy.max_entries, clock=clock
         )
 
     async def lookup(self, ref: MeetingRef, userid: str, *, fresh: bool = False) -> LookupResult:
         try:
-            meetings = await self._answers.fetch(
+            found = await self._answers.fetch(
                 (ref, userid), lambda: self._fetch(ref, userid), fresh=fresh
             )
         except errors.TencentMeetingError as error:
@@ -93,16 +103,22 @@ class ReplayLookup:
             level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
             log.log(level, "lookup of %s %s failed: %s", ref.kind, ref.value, error)
             return LookupResult(ref=ref, problem=problem)
-        return LookupResult(ref=ref, meetings=meetings)
+        if isinstance(found, LookupProblem):
+            return LookupResult(ref=ref, problem=found)
+        return LookupResult(ref=ref, meetings=found)
 
     async def lookup_many(
         self, refs: Iterable[MeetingRef], userid: str, *, fresh: bool = False
     ) -> list[LookupResult]:
         return list(await asyncio.gather(*(self.lookup(r, userid, fresh=fresh) for r in refs)))
 
-    async def _fetch(self, ref: MeetingRef, userid: str) -> tuple[MeetingReplays, ...]:
-        if ref.kind == "id":
-            found = await self._source.replays_by_id(ref.value, userid=userid)
-        else:
-            found = await self._source.replays_by_code(ref.value, userid=userid)
+    async def _fetch(self, ref: MeetingRef, userid: str) -> Found:
+        try:
+            if ref.kind == "id":
+                found = await self._source.replays_by_id(ref.value, userid=userid)
+            else:
+                found = await self._source.replays_by_code(ref.value, userid=userid)
+        except errors.NotCreatorError:
+            log.info("lookup of %s %s: %s is not its creator", ref.kind, ref.value, userid)
+            return LookupProblem.NOT_CREATOR
         return tuple(found)

@@ -276,7 +276,9 @@ class TencentMeetingClient:
 
     def _log_failure(self, uri: str, error: TencentMeetingError, attempt: int) -> None:
         # str(error) holds status, code, trace and Tencent's message; never headers or secrets.
-        log.warning(
+        # A final answer ("not the creator", "no such meeting") is an outcome, not trouble.
+        log.log(
+            logging.WARNING if error.retryable else logging.INFO,
             "Tencent Meeting GET %s failed (attempt %d/%d): %s",
             uri,
             attempt,

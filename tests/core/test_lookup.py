@@ -76,3 +76,19 @@ async def test_failures_become_problems_and_are_not_cached(book: ReplayBook, clo
     book.add("alice", meeting("1" * 19, "806146667", replay(1)))
     assert (await replays.lookup(CODE, "alice")).ok
     assert book.calls == 3
+
+
+async def test_not_the_creator_is_remembered_for_each_person(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    replays = lookup(book, clock)
+    people = [f"viewer{n}" for n in range(300)]
+    for _ in range(2):  # the all-hands asks twice
+        results = await asyncio.gather(*(replays.lookup(CODE, who) for who in people))
+        assert {result.problem for result in results} == {LookupProblem.NOT_CREATOR}
+    assert book.calls == 300
+    assert (await replays.lookup(CODE, "alice")).ok
+    clock.now += CachePolicy().not_creator
+    assert (await replays.lookup(CODE, "viewer0")).problem is LookupProblem.NOT_CREATOR
+    assert book.calls == 302
