@@ -169,7 +169,9 @@ async def test_three_hundred_people_and_one_code_cost_one_call_each_and_then_non
     for n, user in enumerate(viewers):
         fake_slack.add_user(user, email=f"viewer{n}@example.com")
         fake_tencent.add_user(f"viewer{n}", email=f"viewer{n}@example.com")
-        await links.save(fake_slack.team_id, user, f"viewer{n}", method=LinkMethod.ADMIN, linked_by="UADMIN")
+        await links.save(
+            fake_slack.team_id, user, f"viewer{n}", method=LinkMethod.ADMIN, linked_by="UADMIN"
+        )
     # U1 is tester, the meeting's creator. Everyone is linked already: a directory crawl would
     # spend calls of its own, and this is about the look-ups.
     await links.save(fake_slack.team_id, "U1", "tester", method=LinkMethod.ADMIN, linked_by="U1")
