@@ -163,7 +163,9 @@ class TencentMeetingClient:
             ("userid", userid),
             ("instanceid", self._instance_id),
         ]
-        response = await self._get("/v1/meetings/live_play/replays", params, ReplaysResponse)
+        response = await self._get(
+            "/v1/meetings/live_play/replays", params, ReplaysResponse, owner=userid
+        )
         return response.meeting_info_list
 
     async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
@@ -173,7 +175,7 @@ class TencentMeetingClient:
             ("userid", userid),
             ("instanceid", self._instance_id),
         ]
-        response = await self._get(path, params, ReplaysResponse)
+        response = await self._get(path, params, ReplaysResponse, owner=userid)
         return response.meeting_info_list
 
     async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser:
@@ -213,15 +215,21 @@ class TencentMeetingClient:
         return await self._get("/v1/users/list", params, UserListPage)
 
     async def _get(
-        self, path: str, params: Sequence[tuple[str, QueryValue]], model: type[Model]
+        self,
+        path: str,
+        params: Sequence[tuple[str, QueryValue]],
+        model: type[Model],
+        *,
+        owner: str | None = None,
     ) -> Model:
-        """One signed GET with budget, timeouts and retries; the body parsed as `model`."""
+        """One signed GET with budget, timeouts and retries; the body parsed as `model`. `owner`,
+        the userid a call is made for, is held to its fair share of the budget."""
         uri = build_uri(path, params)
         deadline = time.monotonic() + self.retry.total_timeout
         last_error: TencentMeetingError | None = None
         for attempt in range(1, self.retry.max_attempts + 1):
             try:
-                await self._budget.acquire(max_wait=deadline - time.monotonic())
+                await self._budget.acquire(max_wait=deadline - time.monotonic(), owner=owner)
             except RateLimitTimeoutError:
                 # After a quota error the pause outlasts our deadline: Tencent's answer says more.
                 if last_error is not None:

@@ -24,10 +24,13 @@ class _Slot:
     """One reserved call time; compared by identity so that one caller's slot can be given back."""
 
     at: float
+    owner: str | None = None
 
 
 class CallBudget:
-    """Never more than `calls_per_period` acquisitions in any `period`-second window."""
+    """Never more than `calls_per_period` acquisitions in any `period`-second window, and never more
+    than `fair_share` of them for one owner (a Tencent userid): one person asking again and again,
+    or about many meetings, cannot spend what everybody else needs."""
 
     def __init__(
         self,
@@ -43,21 +46,30 @@ class CallBudget:
             raise ValueError("period must be positive")
         self.calls_per_period = calls_per_period
         self.period = period
+        #: a tenth of the budget, so that ten busy people still leave room for the rest (but at
+        #: least ten calls: a tiny budget is not split so finely that one retry cannot pass)
+        self.fair_share = max(calls_per_period // 10, min(calls_per_period, 10))
         self._clock = clock
         self._sleep = sleep
         # Granted and reserved slots in time order; granted ones older than a period are dropped.
         self._slots: list[_Slot] = []
         self._paused_until = float("-inf")
 
-    async def acquire(self, max_wait: float | None = None) -> None:
-        """Wait for this caller's turn; RateLimitTimeoutError if it is over `max_wait` away."""
+    async def acquire(self, max_wait: float | None = None, *, owner: str | None = None) -> None:
+        """Wait for this caller's turn; RateLimitTimeoutError if it is over `max_wait` away, or at
+        once when `owner` holds its fair share of the window already."""
         now = self._clock()
         self._forget_before(now - self.period)
+        if owner is not None and self._held_by(owner, now) >= self.fair_share:
+            raise RateLimitTimeoutError(
+                f"Tencent Meeting call budget: {owner} used its share "
+                f"({self.fair_share} per {self.period:g} s)"
+            )
         at = self._next_slot(len(self._slots), now)
         deadline = None if max_wait is None else now + max(max_wait, 0.0)
         if deadline is not None and at > deadline:
             raise self._timeout(at - now)
-        slot = _Slot(at)
+        slot = _Slot(at, owner)
         self._slots.append(slot)
         try:
             await self._wait_for(slot, deadline)
@@ -82,6 +94,10 @@ class CallBudget:
         """How many calls were granted in the last `period` seconds."""
         now = self._clock()
         return sum(1 for slot in self._slots if now - self.period < slot.at <= now)
+
+    def _held_by(self, owner: str, now: float) -> int:
+        """Slots of `owner` granted in the last period or reserved ahead."""
+        return sum(1 for slot in self._slots if slot.owner == owner and slot.at > now - self.period)
 
     def waiting(self) -> int:
         """How many callers hold a slot that has not come yet."""

@@ -238,3 +238,16 @@ def test_bad_settings_are_refused() -> None:
         CallBudget(0)
     with pytest.raises(ValueError):
         CallBudget(1, 0)
+
+
+async def test_one_owner_gets_at_most_a_fair_share_and_the_others_still_get_theirs() -> None:
+    budget = CallBudget(100, 60.0)
+    assert budget.fair_share == 10
+    for _ in range(budget.fair_share):
+        await budget.acquire(0, owner="mallory")
+    with pytest.raises(RateLimitTimeoutError):
+        await budget.acquire(0, owner="mallory")
+    # Everybody else, and calls made for nobody in particular (the directory), go on.
+    await budget.acquire(0, owner="alice")
+    await budget.acquire(0)
+    assert budget.in_window() == budget.fair_share + 2

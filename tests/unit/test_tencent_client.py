@@ -113,9 +113,9 @@ class CountingBudget(CallBudget):
         self.asked = 0
         self.granted = 0
 
-    async def acquire(self, max_wait: float | None = None) -> None:
+    async def acquire(self, max_wait: float | None = None, *, owner: str | None = None) -> None:
         self.asked += 1
-        await super().acquire(max_wait)
+        await super().acquire(max_wait, owner=owner)
         self.granted += 1
 
 
