@@ -1,4 +1,4 @@
-"""The signed Tencent Meeting REST client: replay look-ups and user look-ups.
+"""The signed Tencent Meeting REST client: replay look-ups, user look-ups and meeting history.
 
 Every call goes through one path (`_get`): take a turn from the shared call budget, sign the exact
 URI that is sent, time-box the attempt, map failures to typed errors, retry only what can succeed
@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import aiohttp
@@ -34,6 +36,8 @@ from bot.meeting.errors import (
     UserNotRegisteredError,
 )
 from bot.meeting.models import (
+    HistoryMeeting,
+    HistoryPage,
     MeetingReplays,
     ReplaysResponse,
     TencentUser,
@@ -64,6 +68,8 @@ ERRORS_BY_CODE: dict[int, type[TencentMeetingError]] = {
 MAX_PAGE_SIZE = 20
 #: A server that keeps answering full pages must not keep us looping (20,000 users at 20 a page).
 MAX_USER_PAGES = 1000
+#: The longest window Tencent's history query accepts (longer ones are refused).
+MAX_HISTORY_SPAN = timedelta(days=90)
 _OPERATOR_ID_TYPE_USERID = 1
 _MAX_NONCE = 2**31 - 1
 
@@ -205,6 +211,51 @@ class TencentMeetingClient:
             log.warning("Tencent user list still going after %d pages; stopped", MAX_USER_PAGES)
         return list(users.values())
 
+    async def ended_meetings(
+        self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
+    ) -> list[HistoryMeeting]:
+        """Meetings `userid` created or attended that ended between `start` and `end`, newest first.
+
+        Pages of 20 are followed until the last one or `max_pages`; each page is one budgeted,
+        signed call. Both bounds are always sent (with one alone Tencent picks a 31-day window).
+        ValueError, before any call, for naive datetimes, `end` before `start`, a span over 90 days
+        (Tencent refuses those) or `max_pages` below 1.
+        """
+        path = f"/v1/history/meetings/{safe_token(userid, what='userid')}"
+        start_time, end_time = _unix_seconds(start, "start"), _unix_seconds(end, "end")
+        if end_time < start_time:
+            raise ValueError("end must not be before start")
+        if end_time - start_time > MAX_HISTORY_SPAN.total_seconds():
+            raise ValueError(f"start and end must be at most {MAX_HISTORY_SPAN.days} days apart")
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        meetings: dict[tuple[str, datetime | None, datetime | None], HistoryMeeting] = {}
+        for page_number in range(1, max_pages + 1):
+            params: list[tuple[str, QueryValue]] = [
+                ("page_size", MAX_PAGE_SIZE),
+                ("page", page_number),
+                ("start_time", start_time),
+                ("end_time", end_time),
+                ("instanceid", self._instance_id),
+            ]
+            page = await self._get(path, params, HistoryPage)
+            # Occurrences of a recurring meeting can share a meeting_id, so the times are in the key.
+            new = {
+                (m.meeting_id, m.start_time, m.end_time): m
+                for m in page.meeting_info_list
+                if (m.meeting_id, m.start_time, m.end_time) not in meetings
+            }
+            meetings.update(new)
+            last = len(page.meeting_info_list) < MAX_PAGE_SIZE or (
+                page.total_page > 0 and page_number >= page.total_page
+            )
+            # A repeated page means the server ignores `page`: stop rather than loop.
+            if last or not new:
+                break
+        else:
+            log.info("Tencent history of %s: stopped after %d pages", userid, max_pages)
+        return list(meetings.values())
+
     async def _user_page(self, page: int, page_size: int, operator_id: str) -> UserListPage:
         params: list[tuple[str, QueryValue]] = [
             ("page", page),
@@ -293,3 +344,10 @@ class TencentMeetingClient:
             self.retry.max_attempts,
             error,
         )
+
+
+def _unix_seconds(moment: datetime, name: str) -> int:
+    """An aware datetime as whole Unix seconds; a naive one is refused rather than guessed."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be a timezone-aware datetime")
+    return math.floor(moment.timestamp())

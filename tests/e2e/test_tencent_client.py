@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import secrets
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 import pytest
@@ -558,3 +561,217 @@ async def test_fifty_concurrent_lookups_stay_within_the_budget(
         assert last - first >= window - arrival_jitter
     # 50 calls at 20 a window need three windows: the budget really held them back.
     assert times[-1] - times[0] >= 2 * window - arrival_jitter
+
+
+# --- ended meetings (history) --------------------------------------------------------------------
+
+WINDOW_END = datetime(2025, 6, 1, tzinfo=UTC)
+WINDOW_START = WINDOW_END - timedelta(days=30)
+
+
+def seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def add_ended(
+    fake: FakeTencent, n: int, end: datetime, *, creator: str = "alice", **options: Any
+) -> str:
+    """Meeting `n`, an hour long, ending at `end`; returns its meeting_id."""
+    meeting_id = f"7{n:018d}"
+    fake.add_meeting(
+        meeting_id,
+        f"{n:09d}",
+        subject=f"meeting {n}",
+        creator=creator,
+        start=end - timedelta(hours=1),
+        end=end,
+        **options,
+    )
+    return meeting_id
+
+
+async def history_request(
+    fake: FakeTencent, session: aiohttp.ClientSession, userid: str, params: list[tuple[str, Any]]
+) -> tuple[int, dict[str, Any]]:
+    """A correctly signed history query with whatever parameters the client would never send."""
+    uri = build_uri(f"/v1/history/meetings/{userid}", params)
+    headers = signed_headers(
+        fake.credentials,
+        method="GET",
+        uri=uri,
+        body="",
+        timestamp=int(time.time()),
+        nonce=secrets.randbelow(2**31 - 1) + 1,
+    )
+    async with session.get(URL(fake.base_url + uri, encoded=True), headers=headers) as response:
+        return response.status, await response.json()
+
+
+async def test_thirty_ended_meetings_come_in_two_pages_newest_first(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    fake_tencent.add_user("alice")
+    in_window = [add_ended(fake_tencent, n, WINDOW_END - timedelta(hours=n)) for n in range(30)]
+    add_ended(fake_tencent, 100, WINDOW_START - timedelta(seconds=1))  # ended before the window
+    add_ended(fake_tencent, 101, WINDOW_END + timedelta(seconds=1))  # ended after it
+    fake_tencent.add_meeting("7" * 19, "777777777", subject="still going", creator="alice")
+
+    meetings = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+
+    assert [m.meeting_id for m in meetings] == in_window  # newest first
+    first = meetings[0]
+    assert (first.meeting_code, first.subject, first.meeting_type) == ("000000000", "meeting 0", 0)
+    assert (first.start_time, first.end_time) == (WINDOW_END - timedelta(hours=1), WINDOW_END)
+    assert [c.path for c in fake_tencent.calls] == ["/v1/history/meetings/alice"] * 2
+    assert [c.query for c in fake_tencent.calls] == [
+        {
+            "page_size": "20",
+            "page": str(page),
+            "start_time": str(seconds(WINDOW_START)),
+            "end_time": str(seconds(WINDOW_END)),
+            "instanceid": "1",
+        }
+        for page in (1, 2)
+    ]
+    assert all(c.status == 200 for c in fake_tencent.calls)
+
+
+async def test_max_pages_limits_the_calls(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    fake_tencent.add_user("alice")
+    for n in range(45):
+        add_ended(fake_tencent, n, WINDOW_END - timedelta(hours=n))
+    meetings = await tencent_client.ended_meetings(
+        "alice", start=WINDOW_START, end=WINDOW_END, max_pages=2
+    )
+    assert len(meetings) == 40
+    assert len(fake_tencent.calls) == 2
+
+
+async def test_attended_meetings_are_listed_but_their_replays_are_the_creators(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    for userid in ("alice", "bob", "carol"):
+        fake_tencent.add_user(userid)
+    created = add_ended(fake_tencent, 1, WINDOW_END - timedelta(days=1), creator="bob")
+    attended = add_ended(
+        fake_tencent,
+        2,
+        WINDOW_END - timedelta(days=2),
+        creator="alice",
+        attendees=["bob"],
+        replays=[{"video_url": "https://meeting.tencent.com/l/x", "live_room_id": "1"}],
+    )
+    add_ended(fake_tencent, 3, WINDOW_END - timedelta(days=3), creator="carol")  # not bob's
+
+    meetings = await tencent_client.ended_meetings("bob", start=WINDOW_START, end=WINDOW_END)
+
+    assert [m.meeting_id for m in meetings] == [created, attended]
+    with pytest.raises(NotCreatorError):
+        await tencent_client.replays_by_id(attended, userid="bob")
+    assert fake_tencent.calls[-1].error_code == 190315
+    (replays,) = await tencent_client.replays_by_id(attended, userid="alice")
+    assert len(replays.live_replay_list) == 1
+
+
+async def test_the_window_bounds_are_inclusive_on_the_end_time(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    fake_tencent.add_user("alice")
+    at_start = add_ended(fake_tencent, 1, WINDOW_START)
+    at_end = add_ended(fake_tencent, 2, WINDOW_END)
+    meetings = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+    assert [m.meeting_id for m in meetings] == [at_end, at_start]
+
+
+async def test_a_history_of_an_unknown_user_is_refused(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    with pytest.raises(UserNotRegisteredError):
+        await tencent_client.ended_meetings("ghost", start=WINDOW_START, end=WINDOW_END)
+    only_call(fake_tencent)
+
+
+async def test_the_client_refuses_a_span_tencent_would_refuse_without_calling(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    with pytest.raises(ValueError):
+        await tencent_client.ended_meetings(
+            SPEC_EXAMPLE_CREATOR, start=WINDOW_END - timedelta(days=91), end=WINDOW_END
+        )
+    with pytest.raises(ValueError):
+        await tencent_client.ended_meetings(
+            SPEC_EXAMPLE_CREATOR, start=WINDOW_END, end=WINDOW_START
+        )
+    assert fake_tencent.calls == []
+
+
+def window(start: datetime, end: datetime) -> list[tuple[str, Any]]:
+    return [("start_time", seconds(start)), ("end_time", seconds(end)), ("instanceid", 1)]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        window(WINDOW_END - timedelta(days=90, seconds=1), WINDOW_END),
+        window(WINDOW_END, WINDOW_END - timedelta(seconds=1)),
+        [("page_size", 21), *window(WINDOW_START, WINDOW_END)],
+        [("page", 0), *window(WINDOW_START, WINDOW_END)],
+        [("start_time", "yesterday"), ("end_time", seconds(WINDOW_END)), ("instanceid", 1)],
+        [("start_time", seconds(WINDOW_START)), ("end_time", seconds(WINDOW_END))],
+    ],
+    ids=["span-over-90-days", "end-before-start", "page-size-21", "page-0", "bad-time", "no-inst"],
+)
+async def test_the_fake_refuses_what_tencent_refuses(
+    fake_tencent: FakeTencent, session: aiohttp.ClientSession, params: list[tuple[str, Any]]
+) -> None:
+    status, body = await history_request(fake_tencent, session, SPEC_EXAMPLE_CREATOR, params)
+    assert (status, body["error_info"]["error_code"]) == (400, 10001)
+    assert fake_tencent.calls[-1].error_code == 10001
+
+
+async def test_the_fake_takes_exactly_90_days_and_pages_of_10_by_default(
+    fake_tencent: FakeTencent, session: aiohttp.ClientSession
+) -> None:
+    fake_tencent.add_user("alice")
+    for n in range(12):
+        add_ended(fake_tencent, n, WINDOW_END - timedelta(days=n * 7))
+    start = WINDOW_END - timedelta(days=90)
+    status, body = await history_request(fake_tencent, session, "alice", window(start, WINDOW_END))
+    assert status == 200
+    assert {k: body[k] for k in ("total_count", "total_page", "current_page", "current_size")} == {
+        "total_count": 12,
+        "total_page": 2,
+        "current_page": 1,
+        "current_size": 10,
+    }
+    # Unix seconds as strings, as Tencent sends them.
+    assert body["meeting_info_list"][0]["end_time"] == str(seconds(WINDOW_END))
+
+
+@pytest.mark.parametrize("bound", ["start_time", "end_time"])
+async def test_the_fake_assumes_31_days_from_a_single_bound(
+    fake_tencent: FakeTencent, session: aiohttp.ClientSession, bound: str
+) -> None:
+    fake_tencent.add_user("alice")
+    anchor = WINDOW_START if bound == "start_time" else WINDOW_END
+    away = 1 if bound == "start_time" else -1
+    inside = add_ended(fake_tencent, 1, anchor + away * timedelta(days=31))
+    add_ended(fake_tencent, 2, anchor + away * timedelta(days=31, seconds=1))
+    status, body = await history_request(
+        fake_tencent, session, "alice", [(bound, seconds(anchor)), ("instanceid", 1)]
+    )
+    assert status == 200
+    assert [m["meeting_id"] for m in body["meeting_info_list"]] == [inside]
+
+
+async def test_a_history_page_missing_meeting_ids_is_malformed(
+    fake_tencent: FakeTencent, tencent_client: TencentMeetingClient
+) -> None:
+    fake_tencent.add_user("alice")
+    add_ended(fake_tencent, 1, WINDOW_END)
+    fake_tencent.missing_fields_next(1)
+    with pytest.raises(MalformedResponseError, match="meeting_id"):
+        await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+    only_call(fake_tencent)

@@ -12,6 +12,11 @@ Where Tencent's behaviour is not pinned down by spec/tencent-meeting.md, this fa
 - The quota is a sliding window of `quota_window` seconds (60 by default) over every authenticated
   call, refused ones included: hammering while over quota keeps you over quota.
 - A malformed parameter (missing userid, page_size > 20, ...) answers 400 with error_code 10001.
+  So does a history query whose window ends before it starts or spans over 90 days (200003 would
+  be the bad-signature code here, which the client rightly reads as a credentials problem).
+- The history query (`/v1/history/meetings/{userid}`) lists the meetings added with an `end` that
+  the user created or attended, whose end falls in [start_time, end_time] (both inclusive), newest
+  end first. With one bound it assumes a 31-day window from it, with none the last 31 days.
 - Header names are checked case-sensitively, as Tencent documents.
 """
 
@@ -20,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import math
 import time
 import uuid
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -39,6 +46,9 @@ from bot.meeting.signing import Credentials, sign
 TIMESTAMP_SKEW = 300
 REPLAY_WINDOW = 300
 MAX_PAGE_SIZE = 20
+HISTORY_DEFAULT_PAGE_SIZE = 10
+HISTORY_MAX_SPAN = 90 * 86400
+HISTORY_ONE_BOUND_SPAN = 31 * 86400
 
 BAD_PARAMETER = 10001
 USER_NOT_REGISTERED = 190001
@@ -203,6 +213,23 @@ class FakeMeeting:
     replays: list[dict[str, str]]
     replays_appear_after: int = 0
     lookups: int = 0
+    #: Unix seconds; a meeting is in the history query only once it has an end
+    start_time: int | None = None
+    end_time: int | None = None
+    #: users who attended without creating it: they see it in their history, not its replays
+    attendees: set[str] = field(default_factory=set)
+    meeting_type: int = 0
+
+    def history_info(self) -> dict[str, Any]:
+        # Times as strings of Unix seconds, as Tencent sends them.
+        return {
+            "meeting_id": self.meeting_id,
+            "meeting_code": self.meeting_code,
+            "subject": self.subject,
+            "start_time": str(self.start_time or 0),
+            "end_time": str(self.end_time or 0),
+            "meeting_type": self.meeting_type,
+        }
 
     def info(self) -> dict[str, Any]:
         # Replays only "appear" after some look-ups, like a live replay still being processed.
@@ -276,6 +303,7 @@ class FakeTencent:
         app.router.add_get("/v1/meetings/live_play/replays", self._replays_by_code)
         app.router.add_get("/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id)
         app.router.add_get("/v1/users/list", self._user_list)
+        app.router.add_get("/v1/history/meetings/{userid}", self._history)
         app.router.add_get("/v1/users/{userid}", self._user_detail)
         # handler_cancellation: a hung answer ends when the client hangs up, not at shutdown.
         self._runner = web.AppRunner(
@@ -323,11 +351,27 @@ class FakeTencent:
         creator: str,
         replays: list[dict[str, str]] | list[LiveReplay] | tuple[dict[str, str], ...] = (),
         replays_appear_after: int = 0,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        attendees: Iterable[str] = (),
+        meeting_type: int = 0,
     ) -> FakeMeeting:
-        """A meeting; its replays list is empty for its first `replays_appear_after` look-ups."""
+        """A meeting; its replays list is empty for its first `replays_appear_after` look-ups.
+
+        With an `end` (aware datetimes) it is in the history query of its creator and attendees.
+        """
         rows = [r.model_dump() if isinstance(r, LiveReplay) else dict(r) for r in replays]
         meeting = FakeMeeting(
-            meeting_id, meeting_code, subject, creator, rows, replays_appear_after
+            meeting_id,
+            meeting_code,
+            subject,
+            creator,
+            rows,
+            replays_appear_after,
+            start_time=_unix_seconds(start),
+            end_time=_unix_seconds(end),
+            attendees=set(attendees),
+            meeting_type=meeting_type,
         )
         self._state.meetings[meeting_id] = meeting
         return meeting
@@ -512,6 +556,54 @@ class FakeTencent:
             }
         )
 
+    async def _history(self, request: web.Request) -> web.Response:
+        userid = request.match_info["userid"]
+        if userid not in self._state.users:
+            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+        _instance_id(request.query)
+        page_size = _optional_positive_int(request.query, "page_size", HISTORY_DEFAULT_PAGE_SIZE)
+        page = _optional_positive_int(request.query, "page", 1)
+        if page_size > MAX_PAGE_SIZE:
+            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+        start, end = self._history_window(request.query)
+        ended = sorted(
+            (
+                m
+                for m in self._state.meetings.values()
+                if (m.creator == userid or userid in m.attendees)
+                and m.end_time is not None
+                and start <= m.end_time <= end
+            ),
+            key=lambda m: (m.end_time or 0, m.start_time or 0, m.meeting_id),
+            reverse=True,
+        )
+        chunk = ended[(page - 1) * page_size : page * page_size]
+        return self._json(
+            {
+                "total_count": len(ended),
+                "total_page": math.ceil(len(ended) / page_size),
+                "current_page": page,
+                "current_size": len(chunk),
+                "meeting_info_list": [m.history_info() for m in chunk],
+            }
+        )
+
+    def _history_window(self, query: Mapping[str, str]) -> tuple[int, int]:
+        start = _optional_seconds(query, "start_time")
+        end = _optional_seconds(query, "end_time")
+        if start is None and end is None:
+            end = int(self.clock())
+        if start is None:
+            assert end is not None
+            start = end - HISTORY_ONE_BOUND_SPAN
+        if end is None:
+            end = start + HISTORY_ONE_BOUND_SPAN
+        if end < start:
+            raise _Refused(Rejection(400, BAD_PARAMETER, "end_time must not be before start_time"))
+        if end - start > HISTORY_MAX_SPAN:
+            raise _Refused(Rejection(400, BAD_PARAMETER, "time span must be at most 90 days"))
+        return start, end
+
     def _registered_user(self, query: Mapping[str, str], name: str) -> str:
         userid = _required(query, name)
         if userid not in self._state.users:
@@ -551,6 +643,27 @@ def _positive_int(query: Mapping[str, str], name: str) -> int:
     if not value.isdigit() or int(value) < 1:
         raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be a positive integer"))
     return int(value)
+
+
+def _optional_positive_int(query: Mapping[str, str], name: str, default: int) -> int:
+    return _positive_int(query, name) if name in query else default
+
+
+def _optional_seconds(query: Mapping[str, str], name: str) -> int | None:
+    if name not in query:
+        return None
+    value = query[name]
+    if not (value.isascii() and value.isdigit()):
+        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be Unix seconds"))
+    return int(value)
+
+
+def _unix_seconds(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise ValueError("meeting times must be timezone-aware")
+    return math.floor(moment.timestamp())
 
 
 def _instance_id(query: Mapping[str, str]) -> int:

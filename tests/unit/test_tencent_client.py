@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -41,6 +42,7 @@ from bot.meeting.errors import (
     UnavailableError,
     UserNotRegisteredError,
 )
+from bot.meeting.models import HistoryMeeting, HistoryPage
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials, sign
 from tests.unit.conftest import HttpMock, SentRequest
@@ -806,3 +808,238 @@ async def test_list_users_refuses_a_page_size_tencent_does_not_allow(
     with pytest.raises(ValueError):
         await client.list_users(operator_id="admin", page_size=page_size)
     assert http_mock.sent == []
+
+
+# --- ended meetings (history) -----------------------------------------------------------------------
+
+HISTORY_PATH = "/v1/history/meetings/alice"
+HISTORY = url_of(HISTORY_PATH)
+WINDOW_START = datetime(2025, 1, 1, tzinfo=UTC)
+WINDOW_END = datetime(2025, 3, 1, tzinfo=UTC)
+
+
+@dataclass
+class History:
+    """A history endpoint that pages `count` ended meetings, newest first, as Tencent does."""
+
+    count: int
+    total_page: int | None = None
+
+    def meeting_ids(self) -> list[str]:
+        return [f"9{n:018d}" for n in range(self.count)]
+
+    def answer(self, url: URL, **kwargs: Any) -> CallbackResult:
+        page, size = int(url.query["page"]), int(url.query["page_size"])
+        ids = self.meeting_ids()[(page - 1) * size : page * size]
+        end = int(url.query["end_time"])
+        total_page = -(-self.count // size) if self.total_page is None else self.total_page
+        return CallbackResult(
+            payload={
+                "total_count": self.count,
+                "total_page": total_page,
+                "current_page": page,
+                "current_size": len(ids),
+                "meeting_info_list": [
+                    {
+                        "meeting_id": meeting_id,
+                        "meeting_code": meeting_id[-9:],
+                        "subject": f"meeting {meeting_id}",
+                        "start_time": str(end - 3600 * (n + 2)),
+                        "end_time": str(end - 3600 * (n + 1)),
+                        "meeting_type": 0,
+                    }
+                    for n, meeting_id in enumerate(ids, start=(page - 1) * size)
+                ],
+            }
+        )
+
+
+async def ended(client: TencentMeetingClient, **options: Any) -> list[HistoryMeeting]:
+    return await client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END, **options)
+
+
+@pytest.mark.parametrize(("count", "pages"), [(0, 1), (1, 1), (20, 1), (21, 2), (45, 3)])
+async def test_ended_meetings_reads_every_page_of_20_with_both_bounds(
+    http_mock: HttpMock, client: TencentMeetingClient, count: int, pages: int
+) -> None:
+    history = History(count)
+    http_mock.get(HISTORY, callback=history.answer, repeat=True)
+    meetings = await ended(client)
+    assert [m.meeting_id for m in meetings] == history.meeting_ids()
+    ends = [m.end_time for m in meetings]
+    assert ends == sorted(ends, key=lambda t: t or WINDOW_START, reverse=True)
+    start, end = int(WINDOW_START.timestamp()), int(WINDOW_END.timestamp())
+    assert [request.uri for request in http_mock.sent] == [
+        f"{HISTORY_PATH}?page_size=20&page={page}&start_time={start}&end_time={end}&instanceid=1"
+        for page in range(1, pages + 1)
+    ]
+    assert all(signature_verifies(request) for request in http_mock.sent)
+    assert budget_of(client).granted == pages
+
+
+async def test_ended_meetings_stops_at_max_pages(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    http_mock.get(HISTORY, callback=History(100).answer, repeat=True)
+    meetings = await ended(client, max_pages=2)
+    assert len(meetings) == 40
+    assert [request.url.query["page"] for request in http_mock.sent] == ["1", "2"]
+
+
+async def test_ended_meetings_follows_full_pages_when_total_page_is_missing(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    history = History(40, total_page=0)
+    http_mock.get(HISTORY, callback=history.answer, repeat=True)
+    meetings = await ended(client)
+    assert [m.meeting_id for m in meetings] == history.meeting_ids()
+    # Two full pages, then an empty third says it is over.
+    assert [request.url.query["page"] for request in http_mock.sent] == ["1", "2", "3"]
+
+
+async def test_ended_meetings_stops_when_the_server_repeats_a_page(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    same_page = History(20, total_page=50).answer(
+        URL(f"{BASE_URL}{HISTORY_PATH}?page=1&page_size=20&end_time=1740787200")
+    )
+    http_mock.get(HISTORY, payload=same_page.payload, repeat=True)
+    meetings = await ended(client)
+    assert len(meetings) == 20
+    assert len(http_mock.sent) == 2
+
+
+async def test_ended_meetings_retries_a_failed_page_and_fails_on_a_refused_one(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    history = History(30)
+    http_mock.get(HISTORY, callback=history.answer)
+    http_mock.get(HISTORY, status=502, body="")
+    http_mock.get(HISTORY, callback=history.answer)
+    assert len(await ended(client)) == 30
+    assert [request.url.query["page"] for request in http_mock.sent] == ["1", "2", "2"]
+
+    http_mock.get(HISTORY, status=400, payload=error_body(10001), repeat=True)
+    with pytest.raises(TencentMeetingError) as caught:
+        await ended(client)
+    assert (type(caught.value), caught.value.error_code) == (TencentMeetingError, 10001)
+    assert len(http_mock.sent) == 4
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "max_pages"),
+    [
+        (WINDOW_START, WINDOW_START + timedelta(days=90, seconds=1), 10),
+        (WINDOW_END, WINDOW_START, 10),
+        (WINDOW_START, WINDOW_START - timedelta(seconds=1), 10),
+        (WINDOW_START.replace(tzinfo=None), WINDOW_END, 10),
+        (WINDOW_START, WINDOW_END.replace(tzinfo=None), 10),
+        (WINDOW_START, WINDOW_END, 0),
+    ],
+)
+async def test_ended_meetings_refuses_what_tencent_would_before_any_call(
+    http_mock: HttpMock,
+    client: TencentMeetingClient,
+    start: datetime,
+    end: datetime,
+    max_pages: int,
+) -> None:
+    with pytest.raises(ValueError):
+        await client.ended_meetings("alice", start=start, end=end, max_pages=max_pages)
+    with pytest.raises(ValueError):
+        await client.ended_meetings("a/../b", start=WINDOW_START, end=WINDOW_END)
+    assert http_mock.sent == []
+    assert budget_of(client).asked == 0
+
+
+async def test_ended_meetings_accepts_exactly_90_days_and_any_timezone(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    http_mock.get(HISTORY, callback=History(0).answer, repeat=True)
+    china = timezone(timedelta(hours=8))
+    start = datetime(2025, 1, 1, 8, tzinfo=china)  # 2025-01-01 00:00 UTC
+    await client.ended_meetings("alice", start=start, end=start + timedelta(days=90))
+    await client.ended_meetings("alice", start=start, end=start)
+    first, same = http_mock.sent
+    assert first.url.query["start_time"] == str(int(WINDOW_START.timestamp()))
+    assert int(first.url.query["end_time"]) - int(first.url.query["start_time"]) == 90 * 86400
+    assert same.url.query["start_time"] == same.url.query["end_time"]
+
+
+async def test_history_is_parsed_leniently(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    body = json.dumps(
+        {
+            "total_count": "4",
+            "total_page": "1",
+            "current_page": 1,
+            "current_size": "4",
+            "meeting_info_list": [
+                {
+                    "meeting_id": 18446744073709551617,
+                    "meeting_code": 806146667,
+                    "subject": "weekly",
+                    "start_time": "1735689600",
+                    "end_time": 1735693200,
+                    "meeting_type": "1",
+                    "something_new": {"x": 1},
+                },
+                {"meeting_id": "2", "start_time": "0", "end_time": "", "meeting_type": None},
+                {"meeting_id": "3", "start_time": "soon", "end_time": None},
+                {"meeting_id": "4", "start_time": 1735689600000, "end_time": "1735693200.0"},
+            ],
+        }
+    )
+    http_mock.get(HISTORY, body=body)
+    first, second, third, fourth = await ended(client)
+    assert first == HistoryMeeting(
+        meeting_id="18446744073709551617",
+        meeting_code="806146667",
+        subject="weekly",
+        start_time=datetime(2025, 1, 1, tzinfo=UTC),
+        end_time=datetime(2025, 1, 1, 1, tzinfo=UTC),
+        meeting_type=1,
+    )
+    assert first.start_time is not None and first.start_time.tzinfo is UTC
+    assert (second.start_time, second.end_time, second.meeting_type) == (None, None, 0)
+    assert (second.meeting_code, second.subject) == ("", "")
+    assert (third.start_time, third.end_time) == (None, None)
+    assert (fourth.start_time, fourth.end_time) == (
+        datetime(2025, 1, 1, tzinfo=UTC),
+        datetime(2025, 1, 1, 1, tzinfo=UTC),
+    )
+    assert len(http_mock.sent) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"meeting_info_list": None},
+        {},
+        {"total_count": 0, "total_page": 0, "current_page": 1, "current_size": 0},
+    ],
+)
+def test_an_empty_history_page_reads_as_no_meetings(body: dict[str, Any]) -> None:
+    page = HistoryPage.model_validate(body)
+    assert page.meeting_info_list == []
+
+
+async def test_history_meetings_missing_their_id_are_malformed(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    http_mock.get(HISTORY, payload={"meeting_info_list": [{"meeting_code": "1"}]})
+    with pytest.raises(MalformedResponseError):
+        await ended(client)
+
+
+def test_history_meetings_built_in_code_keep_their_times_in_utc() -> None:
+    china = timezone(timedelta(hours=8))
+    meeting = HistoryMeeting(
+        meeting_id="1",
+        start_time=datetime(2025, 1, 1, 8, tzinfo=china),
+        end_time=datetime(2025, 1, 1, 1),
+    )
+    assert meeting.start_time == datetime(2025, 1, 1, tzinfo=UTC)
+    assert meeting.start_time is not None and meeting.start_time.tzinfo is UTC
+    assert meeting.end_time == datetime(2025, 1, 1, 1, tzinfo=UTC)
