@@ -37,6 +37,7 @@ class CallBudget:
         calls_per_period: int,
         period: float = 60.0,
         *,
+        fair_share: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -46,9 +47,9 @@ class CallBudget:
             raise ValueError("period must be positive")
         self.calls_per_period = calls_per_period
         self.period = period
-        #: a tenth of the budget, so that ten busy people still leave room for the rest (but at
-        #: least ten calls: a tiny budget is not split so finely that one retry cannot pass)
-        self.fair_share = max(calls_per_period // 10, min(calls_per_period, 10))
+        #: by default a tenth of the budget, so that ten busy people still leave room for the rest
+        #: (but at least ten calls: a tiny budget is not split so finely that a retry cannot pass)
+        self.fair_share = fair_share or max(calls_per_period // 10, min(calls_per_period, 10))
         self._clock = clock
         self._sleep = sleep
         # Granted and reserved slots in time order; granted ones older than a period are dropped.
