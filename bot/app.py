@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -60,32 +61,23 @@ def build_http_session() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(connector=connector)
 
 
-def build_slack_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
+def build_slack_client(
+    settings: Settings, http: aiohttp.ClientSession, *, retry_rate_limits: bool = True
+) -> AsyncWebClient:
+    """A Web API client on the shared session. `SlackPoster`'s has `retry_rate_limits=False`: it
+    waits out 429s itself, through its per-channel pacing, so its client must not retry them."""
+    handlers: list[AsyncRetryHandler] = [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+    if retry_rate_limits:
+        handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=5))
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_url,
         session=http,
         timeout=10,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
-    )
-
-
-def posting_client(settings: Settings, http: aiohttp.ClientSession) -> AsyncWebClient:
-    """A Web API client for `SlackPoster`: it waits out 429s itself, through its per-channel pacing,
-    so this client must not retry them on its own."""
-    return AsyncWebClient(
-        token=settings.slack_bot_token.get_secret_value(),
-        base_url=settings.slack_api_url,
-        session=http,
-        timeout=10,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=handlers,
     )
 
 
@@ -137,7 +129,7 @@ async def build(settings: Settings) -> Running:
         admins=settings.bot_admins,
         directory=TencentDirectory(tencent, operator) if operator else None,
     )
-    poster = SlackPoster(posting_client(settings, http))
+    poster = SlackPoster(build_slack_client(settings, http, retry_rate_limits=False))
     timing = DigestTiming(
         delay=settings.digest_delay_seconds, give_up=settings.digest_give_up_seconds
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -69,33 +70,42 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database_ok else 503)
 
 
-def _webhook_secrets(settings: Settings) -> tuple[str, str | None] | None:
+@dataclass(frozen=True)
+class _Signed:
+    """What a Tencent webhook request is checked with: our secrets and its signature headers."""
+
+    token: str
+    aes_key: str | None
+    timestamp: str
+    nonce: str
+    signature: str
+
+
+def _signed(request: web.Request) -> _Signed:
+    """The secrets and headers to check `request` with; 404 while no webhook Token is set."""
+    settings = request.app[SETTINGS]
     if settings.tencent_webhook_token is None:
-        return None
+        raise web.HTTPNotFound()
     aes = settings.tencent_webhook_aes_key
-    return settings.tencent_webhook_token.get_secret_value(), (
-        aes.get_secret_value() if aes else None
+    headers = request.headers
+    return _Signed(
+        token=settings.tencent_webhook_token.get_secret_value(),
+        aes_key=aes.get_secret_value() if aes else None,
+        timestamp=headers.get("timestamp", ""),
+        nonce=headers.get("nonce", ""),
+        signature=headers.get("signature", ""),
     )
 
 
-def _signed_headers(request: web.Request) -> tuple[str, str, str]:
-    headers = request.headers
-    return headers.get("timestamp", ""), headers.get("nonce", ""), headers.get("signature", "")
-
-
 async def tencent_url_check(request: web.Request) -> web.Response:
-    secrets = _webhook_secrets(request.app[SETTINGS])
-    if secrets is None:
-        raise web.HTTPNotFound()
-    token, aes_key = secrets
-    timestamp, nonce, signature = _signed_headers(request)
+    signed = _signed(request)
     try:
         plaintext = webhook.answer_url_check(
-            token=token,
-            aes_key=aes_key,
-            timestamp=timestamp,
-            nonce=nonce,
-            signature=signature,
+            token=signed.token,
+            aes_key=signed.aes_key,
+            timestamp=signed.timestamp,
+            nonce=signed.nonce,
+            signature=signed.signature,
             # the raw query: aiohttp's parsed one turns the "+" of base64 into a space
             check_str=webhook.check_str_from_query(request.rel_url.raw_query_string),
         )
@@ -106,18 +116,14 @@ async def tencent_url_check(request: web.Request) -> web.Response:
 
 
 async def tencent_event(request: web.Request) -> web.Response:
-    secrets = _webhook_secrets(request.app[SETTINGS])
-    if secrets is None:
-        raise web.HTTPNotFound()
-    token, aes_key = secrets
-    timestamp, nonce, signature = _signed_headers(request)
+    signed = _signed(request)
     try:
         event = webhook.read_delivery(
-            token=token,
-            aes_key=aes_key,
-            timestamp=timestamp,
-            nonce=nonce,
-            signature=signature,
+            token=signed.token,
+            aes_key=signed.aes_key,
+            timestamp=signed.timestamp,
+            nonce=signed.nonce,
+            signature=signed.signature,
             body=await request.read(),
         )
     except webhook.WebhookError as error:

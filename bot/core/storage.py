@@ -33,6 +33,31 @@ class StorageRejected(Exception):
     trying again unchanged will fail again."""
 
 
+#: what `DigestJobStore.finish` may close a job as: not PENDING (that is no end) nor SKIPPED (never
+#: worked on)
+FINISHED_STATES: frozenset[JobState] = frozenset(
+    {JobState.POSTED, JobState.GAVE_UP, JobState.FAILED, JobState.NO_RECIPIENTS}
+)
+
+
+def require_finished(outcome: JobState) -> None:
+    """ValueError unless `outcome` is one `DigestJobStore.finish` may close a job as."""
+    if outcome not in FINISHED_STATES:
+        allowed = sorted(state.value for state in FINISHED_STATES)
+        raise ValueError(f"outcome must be one of {allowed}, not {outcome!r}")
+
+
+def created_in_order(jobs: Sequence[NewDigest], created: set[str]) -> list[bool]:
+    """`DigestJobStore.enqueue`'s answer: for each job, whether its occurrence key is among those
+    `created`, and only for the first job of each key (a repeat later in `jobs` was not created)."""
+    remaining = set(created)
+    answers = []
+    for job in jobs:
+        answers.append(job.meeting.occurrence_key in remaining)
+        remaining.discard(job.meeting.occurrence_key)
+    return answers
+
+
 class LinkStore(Protocol):
     async def get(self, team_id: str, slack_user_id: str) -> Link | None: ...
 

@@ -15,13 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.core.records import DigestJob, EndedMeeting, JobState, NewDigest
+from bot.core.storage import created_in_order, require_finished
 from bot.store import tables as t
 from bot.store.sql import Sql, utcnow
-
-#: what `finish` may close a job as: not PENDING (that is no end) nor SKIPPED (never worked on)
-FINISHED_STATES: frozenset[JobState] = frozenset(
-    {JobState.POSTED, JobState.GAVE_UP, JobState.FAILED, JobState.NO_RECIPIENTS}
-)
 
 
 class SqlDigestJobStore:
@@ -58,11 +54,7 @@ class SqlDigestJobStore:
             .returning(t.digest_jobs.c.occurrence_key)
         )
         created = {row.occurrence_key for row in await self._sql.write_all(statement)}
-        answers = []
-        for job in jobs:
-            answers.append(job.meeting.occurrence_key in created)
-            created.discard(job.meeting.occurrence_key)  # a repeat later in `jobs` was not created
-        return answers
+        return created_in_order(jobs, created)
 
     async def record_known_replays(self, meeting: EndedMeeting, replay_keys: Iterable[str]) -> bool:
         """Note replays that must never be posted, as a SKIPPED job; False if a job with this
@@ -146,9 +138,7 @@ class SqlDigestJobStore:
     ) -> bool:
         """Close a leased job for good (any state but PENDING and SKIPPED), noting the replays it
         posted; False if `worker_id` lost the lease."""
-        if outcome not in FINISHED_STATES:
-            allowed = sorted(state.value for state in FINISHED_STATES)
-            raise ValueError(f"outcome must be one of {allowed}, not {outcome!r}")
+        require_finished(outcome)
         posted = list(posted_replays)
         return await self._update_owned(
             job_id,

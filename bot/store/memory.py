@@ -25,12 +25,8 @@ from bot.core.records import (
     NewDigest,
     Subscription,
 )
-from bot.core.storage import Storage, StorageRejected
+from bot.core.storage import Storage, StorageRejected, created_in_order, require_finished
 
-#: what `finish` may close a job as: not PENDING (that is no end) nor SKIPPED (never worked on)
-FINISHED_STATES: frozenset[JobState] = frozenset(
-    {JobState.POSTED, JobState.GAVE_UP, JobState.FAILED, JobState.NO_RECIPIENTS}
-)
 # How a subscription to every meeting is keyed, as in the subscriptions table.
 ALL_MEETINGS = ""
 
@@ -263,11 +259,7 @@ class MemoryDigestJobStore:
                 continue
             self._add(job.meeting, state=JobState.PENDING, created_at=now, due_at=due_at)
             created.add(key)
-        answers = []
-        for job in jobs:
-            answers.append(job.meeting.occurrence_key in created)
-            created.discard(job.meeting.occurrence_key)  # a repeat later in `jobs` was not created
-        return answers
+        return created_in_order(jobs, created)
 
     async def record_known_replays(self, meeting: EndedMeeting, replay_keys: Iterable[str]) -> bool:
         """Note replays that must never be posted, as a SKIPPED job; False if a job with this
@@ -333,9 +325,7 @@ class MemoryDigestJobStore:
     ) -> bool:
         """Close a leased job for good (any state but PENDING and SKIPPED), noting the replays it
         posted; False if `worker_id` lost the lease."""
-        if outcome not in FINISHED_STATES:
-            allowed = sorted(state.value for state in FINISHED_STATES)
-            raise ValueError(f"outcome must be one of {allowed}, not {outcome!r}")
+        require_finished(outcome)
         posted = tuple(posted_replays)
         job = self._owned(job_id, worker_id)
         if job is None:
