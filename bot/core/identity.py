@@ -178,6 +178,14 @@ class Identity:
     def is_admin(self, slack_user_id: str) -> bool:
         return slack_user_id in self._admins
 
+    def forget_link(self, team_id: str, slack_user_id: str) -> None:
+        """Drop the link kept in memory: another instance changed it (`bot.store.notify`)."""
+        self._userids.forget((team_id, slack_user_id))
+
+    def forget_all_links(self) -> None:
+        """Drop every link kept in memory: changes made elsewhere may have gone unheard."""
+        self._userids.clear()
+
     async def link_of(self, team_id: str, slack_user_id: str) -> Link | None:
         return await self._links.get(team_id, slack_user_id)
 
