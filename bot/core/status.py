@@ -175,14 +175,18 @@ class Heartbeat:
                 log.warning("heartbeat not written: %r", error)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._interval)
-        if self._writer is not None:
-            await asyncio.gather(self._writer, return_exceptions=True)
+        await self.settled()
 
     def webhook_received(self, outcome: str) -> None:
         """Note a delivery (called from the webhook's answer path, so it never waits)."""
         self._webhook = (outcome, self._clock())
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._write_webhooks(), name="last webhook")
+
+    async def settled(self) -> None:
+        """Until the deliveries noted so far are written (or failed to be)."""
+        if self._writer is not None:
+            await asyncio.gather(self._writer, return_exceptions=True)
 
     async def _write_webhooks(self) -> None:
         while self._webhook is not None:
