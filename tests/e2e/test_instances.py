@@ -141,7 +141,9 @@ async def test_with_its_listener_cut_off_an_instance_still_honours_a_change_with
     finally:
         await engine.dispose()
     async with asyncio.timeout(5):
-        while listener.listening:
+        while True:
+            if not listener.listening:
+                break
             await asyncio.sleep(0.01)
 
     assert "Done" in text_of(await first.ask(f"unlink {NINE}", user_id="UADMIN"))

@@ -102,9 +102,10 @@ async def test_metrics_count_what_the_run_did(
     await fake_slack.wait_for_posts(2, timeout=10)
     digest_jobs = running.database.storage.digest_jobs
     async with asyncio.timeout(10):
-        while not (jobs := await digest_jobs.for_meeting(SPEC_EXAMPLE_MEETING_ID)) or any(
-            job.state == "pending" for job in jobs
-        ):
+        while True:
+            jobs = await digest_jobs.for_meeting(SPEC_EXAMPLE_MEETING_ID)
+            if jobs and all(job.state != "pending" for job in jobs):
+                break
             await asyncio.sleep(0.02)
 
     status, text = await scrape(bot)
