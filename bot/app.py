@@ -322,7 +322,10 @@ class BotServer:
             # Changes made elsewhere must reach us from our first request on; a listener that
             # cannot connect yet is left to retry (caches expire meanwhile, as without one).
             if not await running.changes.wait_listening(LISTENER_READY_SECONDS):
-                log.warning("not hearing other instances' changes yet; links expire in 15 s")
+                log.warning(
+                    "not hearing other instances' changes yet; cached links expire in %g s",
+                    (self.tuning or Tuning()).link_ttl,
+                )
         if self.settings.tencent_webhook_token is None:
             # No webhook, so no meeting.end will come: watch the subscribed codes instead.
             poller = ReplayPoller(

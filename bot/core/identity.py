@@ -4,7 +4,8 @@ Resolution, in order: the stored link; else the Tencent user whose email equals 
 (from a cached copy of the enterprise directory), which is then stored so the next command costs no
 directory or Slack call; else not linked. A found link is kept in memory for `link_ttl` seconds (15 by
 default) so that the hot path of a look-up reads no database: this instance's own link changes take
-effect at once, another instance's within that time. Nobody may link themselves to another person's userid: a
+effect at once, another instance's as soon as it is heard of (`forget_link`, on PostgreSQL's
+announcements) or, unheard, within that time. Nobody may link themselves to another person's userid: a
 self-link is accepted only when the Tencent user's email equals the caller's Slack email, because the
 replay endpoints answer whoever the userid is and a wrong link would show that person's replays.
 """
