@@ -201,8 +201,9 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
     seen = SeenSlackEvents(storage.events)
     in_flight = InFlight(on_finish=answered(metrics))
-    metrics.watch(metrics.in_flight, lambda: in_flight.count)
-    metrics.watch(metrics.budget_used, tencent.budget.in_window)
+    # Read when Prometheus scrapes, so they cost nothing in between.
+    metrics.in_flight.set_function(lambda: in_flight.count)
+    metrics.budget_used.set_function(tencent.budget.in_window)
     metrics.budget_limit.set(tencent.budget.calls_per_period)
     now = datetime.now(UTC)
     host = socket.gethostname()

@@ -175,10 +175,7 @@ class Metrics:
     def digest_ran(self, result: str) -> None:
         self.digest_runs.labels(result).inc()
 
-    # --- live values, read at scrape time
-
-    def watch(self, gauge: Gauge, read: Callable[[], float]) -> None:
-        gauge.set_function(read)
+    # --- values read at scrape time
 
     def set_digest_backlog(self, by_state: Mapping[str, int], oldest_due_seconds: float) -> None:
         for state, count in by_state.items():

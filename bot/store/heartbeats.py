@@ -88,6 +88,7 @@ class SqlOpsStore:
         counts = await self._sql.fetch_all(
             sa.select(jobs.c.state, sa.func.count().label("jobs")).group_by(jobs.c.state)
         )
+        # The claim's own test of "due and not being worked on": what a worker would take next.
         due: Any = await self._sql.fetch_one(
             sa.select(sa.func.count(), sa.func.min(jobs.c.due_at)).where(_claimable(now))
         )

@@ -47,6 +47,8 @@ class MemoryOpsStore:
 
     async def digest_backlog(self, now: datetime) -> DigestBacklog:
         now = _utc(now)
+        # The job store's own rows (this module is its companion): the backlog reads them as
+        # the SQL store reads the digest_jobs table.
         jobs = list(self._jobs._jobs.values())
         due = [job.due_at for job in jobs if job.claimable(now)]
         return DigestBacklog(
