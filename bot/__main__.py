@@ -27,11 +27,13 @@ def main(argv: list[str]) -> int:
     if argv:
         # The check's report is its output; library chatter only when asked for with DEBUG.
         level = settings.log_level if settings.log_level == "DEBUG" else "WARNING"
-        configure_logging(level, settings.secrets)
+        configure_logging(level, settings.secrets, json_lines=settings.log_format == "json")
         from bot.check import run_checks
 
         return asyncio.run(run_checks(settings))
-    configure_logging(settings.log_level, settings.secrets)
+    configure_logging(
+        settings.log_level, settings.secrets, json_lines=settings.log_format == "json"
+    )
     from bot.app import BotServer
 
     try:

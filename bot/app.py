@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib.metadata
 import logging
+import os
 import signal
 import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import aiohttp
 from aiohttp import web
@@ -29,6 +33,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import http_guard
+from bot import metrics as metrics_web
 from bot.config import Settings
 from bot.core.digest_queue import DigestQueue, DigestTiming
 from bot.core.digest_rules import DigestRules
@@ -36,21 +41,30 @@ from bot.core.identity import Identity, TencentDirectory
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.poller import ReplayPoller
+from bot.core.records import JobState
 from bot.core.seen import SeenSlackEvents
+from bot.core.status import HEARTBEAT_SECONDS, Heartbeat, Instance, OpsStatus
 from bot.core.subscriptions import DigestSettings
-from bot.meeting.client import TencentMeetingClient
+from bot.meeting.client import CallObserver, TencentMeetingClient
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials
+from bot.metrics import Metrics, SlackApiMeter
+from bot.probes import slack_reachable, tencent_reachable
 from bot.slack.answers import Answers
 from bot.slack.app import SlackParts, build_bolt_app
 from bot.slack.digest_sink import SlackDigestSink
+from bot.slack.observe import answered
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
 from bot.store import Database, open_database
+from bot.store.notify import ChangeListener
 from bot.web import build_web_app
 
 log = logging.getLogger(__name__)
+
+#: how long start-up waits for the change listener before serving without it
+LISTENER_READY_SECONDS = 5.0
 
 
 def build_http_session() -> aiohttp.ClientSession:
@@ -62,11 +76,17 @@ def build_http_session() -> aiohttp.ClientSession:
 
 
 def build_slack_client(
-    settings: Settings, http: aiohttp.ClientSession, *, retry_rate_limits: bool = True
+    settings: Settings,
+    http: aiohttp.ClientSession,
+    meter: AsyncRetryHandler | None = None,
+    *,
+    retry_rate_limits: bool = True,
 ) -> AsyncWebClient:
     """A Web API client on the shared session. `SlackPoster`'s has `retry_rate_limits=False`: it
     waits out 429s itself, through its per-channel pacing, so its client must not retry them."""
     handlers: list[AsyncRetryHandler] = [
+        # first: it sees every answer and never retries (bot.metrics.SlackApiMeter)
+        *([meter] if meter else []),
         AsyncConnectionErrorRetryHandler(max_retry_count=2),
         AsyncServerErrorRetryHandler(max_retry_count=2),
     ]
@@ -81,7 +101,9 @@ def build_slack_client(
     )
 
 
-def build_tencent_client(settings: Settings, http: aiohttp.ClientSession) -> TencentMeetingClient:
+def build_tencent_client(
+    settings: Settings, http: aiohttp.ClientSession, observer: CallObserver | None = None
+) -> TencentMeetingClient:
     credentials = Credentials(
         app_id=settings.tencent_meeting_app_id,
         secret_id=settings.tencent_meeting_secret_id,
@@ -94,7 +116,26 @@ def build_tencent_client(settings: Settings, http: aiohttp.ClientSession) -> Ten
         base_url=settings.tencent_meeting_api_url,
         instance_id=settings.tencent_meeting_instance_id,
         budget=CallBudget(settings.tencent_meeting_calls_per_minute),
+        observer=observer,
     )
+
+
+def app_version() -> str:
+    try:
+        return importlib.metadata.version("replays-bot")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Timings that tests shorten (production uses the defaults; none is an environment variable)."""
+
+    #: how long a link read from the database is reused from memory (see bot.core.identity)
+    link_ttl: float = 15.0
+    heartbeat_interval: float = HEARTBEAT_SECONDS
+    #: the first pause before the change listener connects again (it doubles, up to 30 s)
+    listener_backoff: float = 0.5
 
 
 @dataclass
@@ -109,15 +150,22 @@ class Running:
     seen: SeenSlackEvents
     in_flight: InFlight
     bolt: AsyncApp
+    metrics: Metrics
+    heartbeat: Heartbeat
+    #: None on SQLite (one instance, nothing to hear)
+    changes: ChangeListener | None
 
 
-async def build(settings: Settings) -> Running:
+async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     """Every part of one instance, each handed exactly what it uses."""
+    tuning = tuning or Tuning()
+    metrics = Metrics()
+    meter = SlackApiMeter(metrics)
     database = await open_database(settings.database_url)
     storage = database.storage
     http = build_http_session()
-    slack = build_slack_client(settings, http)
-    tencent = build_tencent_client(settings, http)
+    slack = build_slack_client(settings, http, meter)
+    tencent = build_tencent_client(settings, http, observer=metrics)
     lookup = ReplayLookup(tencent)
     profiles = SlackProfiles(slack)
     operator = settings.tencent_meeting_operator_id
@@ -128,22 +176,49 @@ async def build(settings: Settings) -> Running:
         operator_id=operator,
         admins=settings.bot_admins,
         directory=TencentDirectory(tencent, operator) if operator else None,
+        link_ttl=tuning.link_ttl,
     )
-    poster = SlackPoster(build_slack_client(settings, http, retry_rate_limits=False))
+    poster = SlackPoster(build_slack_client(settings, http, meter, retry_rate_limits=False))
     timing = DigestTiming(
         delay=settings.digest_delay_seconds, give_up=settings.digest_give_up_seconds
     )
     digests = DigestRules(
         storage,
-        DigestQueue(storage.digest_jobs, timing=timing),
+        DigestQueue(storage.digest_jobs, timing=timing, observer=metrics),
         lookup,
         SlackDigestSink(poster, profiles),
     )
     settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
     seen = SeenSlackEvents(storage.events)
-    in_flight = InFlight()
+    in_flight = InFlight(on_finish=answered(metrics))
+    # Read when Prometheus scrapes, so they cost nothing in between.
+    metrics.in_flight.set_function(lambda: in_flight.count)
+    metrics.budget_used.set_function(tencent.budget.in_window)
+    metrics.budget_limit.set(tencent.budget.calls_per_period)
+    now = datetime.now(UTC)
+    host = socket.gethostname()
+    instance = Instance(
+        instance_id=f"{host}-{os.getpid()}-{uuid.uuid4().hex[:6]}",
+        host=host,
+        version=app_version(),
+        started_at=now,
+        last_seen=now,
+    )
+    heartbeat = Heartbeat(database.ops, instance, interval=tuning.heartbeat_interval)
+    status = OpsStatus(
+        database.ops,
+        instance_id=instance.instance_id,
+        version=instance.version,
+        budget=tencent.budget,
+        tencent=lambda: tencent_reachable(tencent, operator),
+        slack=lambda: slack_reachable(slack),
+    )
+    changes = database.change_listener(backoff=tuning.listener_backoff)
+    if changes is not None:
+        changes.on("link", lambda change: identity.forget_link(change["team"], change["user"]))
+        changes.on_resync(identity.forget_all_links)
     parts = SlackParts(
-        answers=Answers(identity, lookup, settings_use_case),
+        answers=Answers(identity, lookup, settings_use_case, status=status),
         identity=identity,
         lookup=lookup,
         profiles=profiles,
@@ -160,14 +235,31 @@ async def build(settings: Settings) -> Running:
         digests=digests,
         seen=seen,
         in_flight=in_flight,
-        bolt=build_bolt_app(settings, slack, parts),
+        bolt=build_bolt_app(settings, slack, parts, metrics),
+        metrics=metrics,
+        heartbeat=heartbeat,
+        changes=changes,
     )
 
 
+def _digest_backlog_reader(database: Database) -> metrics_web.Refresh:
+    async def refresh(metrics: Metrics) -> None:
+        now = datetime.now(UTC)
+        backlog = await database.ops.digest_backlog(now)
+        # Every state, zeros included: a series that comes and goes is hard to alert on.
+        counts = {state.value: backlog.by_state.get(state.value, 0) for state in JobState}
+        metrics.set_digest_backlog(counts, backlog.oldest_due_age(now))
+
+    return refresh
+
+
 class BotServer:
-    def __init__(self, settings: Settings, *, host: str = "0.0.0.0") -> None:
+    def __init__(
+        self, settings: Settings, *, host: str = "0.0.0.0", tuning: Tuning | None = None
+    ) -> None:
         self.settings = settings
         self.host = host
+        self.tuning = tuning
         self.port: int | None = None
         self.running: Running | None = None
         self._runner: web.AppRunner | None = None
@@ -178,7 +270,7 @@ class BotServer:
 
     async def start(self) -> int:
         """Build everything and start serving; returns the bound port (PORT=0 picks a free one)."""
-        running = self.running = await build(self.settings)
+        running = self.running = await build(self.settings, self.tuning)
         web_app = build_web_app(
             self.settings,
             running.bolt,
@@ -186,6 +278,16 @@ class BotServer:
             in_flight=running.in_flight,
             database_ping=running.database.ping,
         )
+        token = self.settings.metrics_token
+        metrics_web.install(
+            web_app,
+            running.metrics,
+            token=token.get_secret_value() if token else None,
+            refresh=_digest_backlog_reader(running.database),
+            on_webhook=running.heartbeat.webhook_received,
+        )
+        # The first beat before serving: a status asked right after start-up already counts us.
+        await running.heartbeat.beat()
         self._runner = http_guard.app_runner(web_app)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -202,7 +304,19 @@ class BotServer:
         self._background = [
             asyncio.create_task(running.digests.run(stop), name="digest worker"),
             asyncio.create_task(running.seen.run_purge(stop), name="seen-event purge"),
+            asyncio.create_task(running.heartbeat.run(stop), name="heartbeat"),
         ]
+        if running.changes is not None:
+            self._background.append(
+                asyncio.create_task(running.changes.run(stop), name="change listener")
+            )
+            # Changes made elsewhere must reach us from our first request on; a listener that
+            # cannot connect yet is left to retry (caches expire meanwhile, as without one).
+            if not await running.changes.wait_listening(LISTENER_READY_SECONDS):
+                log.warning(
+                    "not hearing other instances' changes yet; cached links expire in %g s",
+                    (self.tuning or Tuning()).link_ttl,
+                )
         if self.settings.tencent_webhook_token is None:
             # No webhook, so no meeting.end will come: watch the subscribed codes instead.
             poller = ReplayPoller(

@@ -11,11 +11,10 @@ import sys
 from collections.abc import Awaitable, Callable
 
 import aiohttp
-from slack_sdk.errors import SlackApiError
 
 from bot.app import build_http_session, build_slack_client, build_tencent_client
 from bot.config import Settings
-from bot.meeting import errors
+from bot.probes import slack_reachable, tencent_reachable
 from bot.store import open_database
 
 Check = Callable[[], Awaitable[str]]
@@ -63,33 +62,9 @@ async def _database(settings: Settings) -> str:
 
 
 async def _slack(settings: Settings, http: aiohttp.ClientSession) -> str:
-    client = build_slack_client(settings, http)
-    try:
-        response = await client.auth_test()
-    except SlackApiError as error:
-        raise RuntimeError(
-            f"auth.test refused the bot token: {error.response.get('error')}"
-        ) from None
-    return f"auth.test ok (team {response.get('team')}, bot user {response.get('user_id')})"
+    return await slack_reachable(build_slack_client(settings, http))
 
 
 async def _tencent(settings: Settings, http: aiohttp.ClientSession) -> str:
     client = build_tencent_client(settings, http)
-    operator = settings.tencent_meeting_operator_id
-    try:
-        if operator:
-            await client.user_detail(operator, operator_id=operator)
-            return f"credentials accepted; operator {operator} found"
-        await client.replays_by_code("000000000", userid="replays-bot-check")
-    except errors.CredentialsError as error:
-        raise RuntimeError(f"credentials rejected ({error})") from None
-    except errors.UserNotRegisteredError:
-        if operator:
-            raise RuntimeError(
-                f"TENCENT_MEETING_OPERATOR_ID {operator} is not a user of the enterprise"
-            ) from None
-    except (errors.MeetingNotFoundError, errors.NotCreatorError):
-        pass
-    except errors.TencentMeetingError as error:
-        raise RuntimeError(str(error)) from None
-    return "credentials accepted"
+    return await tencent_reachable(client, settings.tencent_meeting_operator_id)

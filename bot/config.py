@@ -7,7 +7,7 @@ message naming the variable and never its value.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -97,6 +97,9 @@ class Settings(BaseSettings):
     digest_give_up_seconds: float = Field(default=21600, gt=0)
     port: int = Field(default=3000, ge=0, le=65535)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    #: enables GET /metrics, for requests bearing it (`Authorization: Bearer <token>`)
+    metrics_token: SecretStr | None = None
 
     @field_validator(
         "slack_signing_secret",
@@ -105,6 +108,7 @@ class Settings(BaseSettings):
         "tencent_meeting_operator_id",
         "tencent_webhook_token",
         "tencent_webhook_aes_key",
+        "metrics_token",
         mode="before",
     )
     @classmethod
@@ -166,6 +170,11 @@ class Settings(BaseSettings):
             raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _http_mode_needs_signing_secret(self) -> Settings:
         if self.slack_app_token is None and self.slack_signing_secret is None:
@@ -186,6 +195,7 @@ class Settings(BaseSettings):
             self.tencent_meeting_secret_key,
             self.tencent_webhook_token,
             self.tencent_webhook_aes_key,
+            self.metrics_token,
         ]
         found = [v.get_secret_value() for v in values if v is not None]
         password = database_password(self.database_url)

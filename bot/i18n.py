@@ -425,6 +425,43 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "*{subject}*（{code}）结束后 {duration} 内没有生成直播回看，我已停止检查。"
         "稍后可用 `/replays {code}` 查询。",
     ),
+    # --- /replays status (admins)
+    "status_refused_not_admin": (
+        "Only bot admins can see the bot's status.",
+        "只有机器人管理员可以查看机器人的运行状态。",
+    ),
+    "status_title": (
+        "*Replays bot status* · version {version}",
+        "*回看机器人运行状态* · 版本 {version}",
+    ),
+    "status_instances": ("*Instances alive:* {count}", "*运行中的实例：* {count}"),
+    "status_instance": (
+        "• `{instance}` on {host} (version {version}), up {uptime}, last seen {seen} s ago",
+        "• `{instance}`（{host}，版本 {version}），已运行 {uptime}，{seen} 秒前在线",
+    ),
+    "status_this_instance": (" (this one)", "（本实例）"),
+    "status_digests": (
+        "*Digest jobs due:* {due}, the oldest waiting {age} s",
+        "*待处理的回看推送任务：* {due} 个，最早的已等待 {age} 秒",
+    ),
+    "status_digests_none": ("*Digest jobs due:* none", "*待处理的回看推送任务：* 无"),
+    "status_budget": (
+        "*Tencent call budget (this instance, last minute):* {used} of {limit} calls",
+        "*腾讯会议调用额度（本实例，最近一分钟）：* 已用 {used} / {limit} 次",
+    ),
+    "status_webhook": (
+        "*Last webhook delivery:* {ago} s ago, {outcome} (instance `{instance}`)",
+        "*最近一次 Webhook 推送：* {ago} 秒前，{outcome}（实例 `{instance}`）",
+    ),
+    "status_webhook_none": (
+        "*Last webhook delivery:* none received yet",
+        "*最近一次 Webhook 推送：* 尚未收到",
+    ),
+    "status_reachable": (
+        "*{system}:* :white_check_mark: {detail}",
+        "*{system}：* :white_check_mark: {detail}",
+    ),
+    "status_unreachable": ("*{system}:* :x: {detail}", "*{system}：* :x: {detail}"),
     "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
     "duration_hours": ("{hours} h", "{hours} 小时"),
     "duration_hours_minutes": ("{hours} h {minutes} min", "{hours} 小时 {minutes} 分钟"),

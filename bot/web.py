@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import http_guard
 from bot.config import Settings
+from bot.core import correlation
 from bot.core.digest_rules import DigestRules
 from bot.core.in_flight import InFlight
 from bot.core.storage import StorageRejected, StorageUnavailable
@@ -132,7 +133,8 @@ async def tencent_event(request: web.Request) -> web.Response:
     # The job is recorded before we answer: once Tencent hears 200 the digest must survive a crash.
     try:
         for ended in webhook.meetings_ended(event):
-            await request.app[DIGESTS].meeting_ended(ended)
+            with correlation.scope(meeting=ended.meeting_id):
+                await request.app[DIGESTS].meeting_ended(ended)
     except (StorageUnavailable, StorageRejected) as error:
         # Not 200: Tencent delivers again, and the job is recorded once the database is back.
         log.error("could not record digest job, asking Tencent to redeliver: %r", error)

@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
+from bot.core import correlation
 from bot.core.group_commit import GroupCommit
 from bot.core.records import DigestJob, JobState, NewDigest
 from bot.core.storage import DigestJobStore, StorageRejected, StorageUnavailable
@@ -66,6 +68,14 @@ def utcnow() -> datetime:
 Work = Callable[[DigestJob], Awaitable[Verdict]]
 
 
+class DigestObserver(Protocol):
+    """Told how each run of a job ended (`bot.metrics.Metrics` counts them): a final `JobState`
+    value, `retry` (to be looked at again), `interrupted` (the database failed under it) or
+    `cut_short` (shutdown handed it back)."""
+
+    def digest_ran(self, result: str) -> None: ...
+
+
 class DigestQueue:
     def __init__(
         self,
@@ -74,8 +84,10 @@ class DigestQueue:
         timing: DigestTiming | None = None,
         worker_id: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        observer: DigestObserver | None = None,
     ) -> None:
         self._jobs = jobs
+        self._observer = observer
         self.timing = timing or DigestTiming()
         self._worker_id = worker_id or f"worker-{uuid.uuid4().hex[:12]}"
         self.clock = clock
@@ -163,16 +175,24 @@ class DigestQueue:
             limit=limit,
         )
 
+    def _ran(self, result: str) -> None:
+        if self._observer is not None:
+            self._observer.digest_ran(result)
+
     async def _run_one(self, job: DigestJob, work: Work) -> None:
+        # This task's own context: every line logged for the job, here or deeper, names it.
+        correlation.bind(digest_job=job.id, meeting=job.meeting.meeting_id)
         keeping = asyncio.create_task(self._keep_lease(job))
         try:
             verdict = await work(job)
         except asyncio.CancelledError:
             # Shutdown cut the job short: hand it back so that the next instance (or this one,
             # restarted) takes it up at once instead of when the lease runs out.
+            self._ran("cut_short")
             await self._give_back(job)
             raise
         except StorageUnavailable as error:
+            self._ran("interrupted")
             log.warning("digest job %d stopped: the database failed: %r", job.id, error)
             await self._give_back_when_possible(job)
             return
@@ -185,6 +205,7 @@ class DigestQueue:
                 verdict = Verdict.retry()
         finally:
             keeping.cancel()
+        self._ran("retry" if verdict.outcome is None else verdict.outcome.value)
         try:
             if verdict.outcome is None:
                 await self._retry_later(job)

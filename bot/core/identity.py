@@ -4,7 +4,8 @@ Resolution, in order: the stored link; else the Tencent user whose email equals 
 (from a cached copy of the enterprise directory), which is then stored so the next command costs no
 directory or Slack call; else not linked. A found link is kept in memory for `link_ttl` seconds (15 by
 default) so that the hot path of a look-up reads no database: this instance's own link changes take
-effect at once, another instance's within that time. Nobody may link themselves to another person's userid: a
+effect at once, another instance's as soon as it is heard of (`forget_link`, on PostgreSQL's
+announcements) or, unheard, within that time. Nobody may link themselves to another person's userid: a
 self-link is accepted only when the Tencent user's email equals the caller's Slack email, because the
 replay endpoints answer whoever the userid is and a wrong link would show that person's replays.
 """
@@ -177,6 +178,14 @@ class Identity:
 
     def is_admin(self, slack_user_id: str) -> bool:
         return slack_user_id in self._admins
+
+    def forget_link(self, team_id: str, slack_user_id: str) -> None:
+        """Drop the link kept in memory: another instance changed it (`bot.store.notify`)."""
+        self._userids.forget((team_id, slack_user_id))
+
+    def forget_all_links(self) -> None:
+        """Drop every link kept in memory: changes made elsewhere may have gone unheard."""
+        self._userids.clear()
 
     async def link_of(self, team_id: str, slack_user_id: str) -> Link | None:
         return await self._links.get(team_id, slack_user_id)

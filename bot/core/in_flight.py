@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 
 class InFlight:
@@ -19,8 +19,10 @@ class InFlight:
     whoami, link, ...) still go through.
     """
 
-    def __init__(self, limit: int = 1_000) -> None:
+    def __init__(self, limit: int = 1_000, *, on_finish: Callable[[], None] | None = None) -> None:
         self.limit = limit
+        #: told when a piece of work ends (the edge times answers with it), in the work's context
+        self._on_finish = on_finish
         self._count = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -43,6 +45,8 @@ class InFlight:
             self._count -= 1
             if self._count == 0:
                 self._idle.set()
+            if self._on_finish is not None:
+                self._on_finish()
 
     async def drain(self, within: float) -> bool:
         """Wait until nothing is in flight; False if `within` seconds passed first."""

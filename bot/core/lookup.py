@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from bot.core import correlation
 from bot.core.memo import Memo
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.parsing import MeetingRef
@@ -94,15 +95,17 @@ class ReplayLookup:
         )
 
     async def lookup(self, ref: MeetingRef, userid: str, *, fresh: bool = False) -> LookupResult:
-        try:
-            found = await self._answers.fetch(
-                (ref, userid), lambda: self._fetch(ref, userid), fresh=fresh
-            )
-        except errors.TencentMeetingError as error:
-            problem = problem_for(error)
-            level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
-            log.log(level, "lookup of %s %s failed: %s", ref.kind, ref.value, error)
-            return LookupResult(ref=ref, problem=problem)
+        # The meeting names the log lines of this look-up (the Tencent call's among them).
+        with correlation.scope(meeting=ref.value):
+            try:
+                found = await self._answers.fetch(
+                    (ref, userid), lambda: self._fetch(ref, userid), fresh=fresh
+                )
+            except errors.TencentMeetingError as error:
+                problem = problem_for(error)
+                level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
+                log.log(level, "lookup of %s %s failed: %s", ref.kind, ref.value, error)
+                return LookupResult(ref=ref, problem=problem)
         if isinstance(found, LookupProblem):
             return LookupResult(ref=ref, problem=found)
         return LookupResult(ref=ref, meetings=found)

@@ -59,6 +59,12 @@ class Memo(Generic[K, V]):
             # Callers from now on start a load of their own rather than join this older one.
             self._overtaken.add(overtaken)
 
+    def clear(self) -> None:
+        """Forget every key, as `forget` does one."""
+        self._entries.clear()
+        for key in list(self._loading):
+            self.forget(key)
+
     async def fetch(self, key: K, load: Callable[[], Awaitable[V]], *, fresh: bool = False) -> V:
         """The kept value, or `load()`'s; concurrent callers of one key share one load. `fresh`
         skips the kept value (it still joins a load under way, which is as fresh)."""

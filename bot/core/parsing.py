@@ -147,6 +147,11 @@ class DmDigests:
 
 
 @dataclass(frozen=True, slots=True)
+class Status:
+    """Admins: how the app is doing (instances, digest queue, Tencent budget, webhook, reachability)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """Text that could not be understood; `detail` is the offending part, for the message."""
 
@@ -165,6 +170,7 @@ Command = (
     | Unsubscribe
     | Subscriptions
     | DmDigests
+    | Status
     | Invalid
 )
 COMMAND_TYPES: tuple[type, ...] = (
@@ -178,6 +184,7 @@ COMMAND_TYPES: tuple[type, ...] = (
     Unsubscribe,
     Subscriptions,
     DmDigests,
+    Status,
     Invalid,
 )
 
@@ -441,6 +448,8 @@ _KEYWORDS: dict[str, str] = {
     "私信": "dm",
     "refresh": "refresh",
     "刷新": "refresh",
+    "status": "status",
+    "状态": "status",
 }
 # Chinese is often written without a space after the keyword (`订阅295150176`); longest first so
 # that `订阅列表` is not read as `订阅` + `列表`.
@@ -590,6 +599,8 @@ def parse_command(text: str) -> Command:
             return Subscribe(code) if keyword == "subscribe" else Unsubscribe(code)
         case "dm":
             return _parse_dm(args)
+        case "status":
+            return _no_arguments(Status(), args)
         case "refresh":
             return _parse_refs(rest, refresh=True)
         case _:

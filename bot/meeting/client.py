@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import aiohttp
 from pydantic import BaseModel, ValidationError
@@ -72,6 +72,30 @@ MAX_USER_PAGES = 1000
 MAX_HISTORY_SPAN = timedelta(days=90)
 _OPERATOR_ID_TYPE_USERID = 1
 _MAX_NONCE = 2**31 - 1
+
+
+class CallObserver(Protocol):
+    """What is told about each attempt and each wait for the budget (`bot.metrics.Metrics`)."""
+
+    def tencent_call(self, endpoint: str, error_code: str, seconds: float) -> None:
+        """One attempt at `endpoint` ended: `error_code` is "0" for success, Tencent's error code,
+        `http_<status>` without one, `malformed`, or `unreachable` (no answer at all)."""
+        ...
+
+    def budget_waited(self, seconds: float, *, exhausted: bool = False) -> None:
+        """A call waited `seconds` for its turn; `exhausted`: its turn was too far away."""
+        ...
+
+
+def error_label(error: TencentMeetingError) -> str:
+    """An error as the low-cardinality label that `CallObserver.tencent_call` is given."""
+    if error.error_code is not None:
+        return str(error.error_code)
+    if isinstance(error, MalformedResponseError):
+        return "malformed"
+    if error.http_status is not None:
+        return f"http_{error.http_status}"
+    return "unreachable"
 
 
 @dataclass(frozen=True)
@@ -144,8 +168,10 @@ class TencentMeetingClient:
         max_attempts: int = 3,
         backoff_base: float = 0.25,
         clock: Callable[[], float] = time.time,
+        observer: CallObserver | None = None,
     ) -> None:
         self._session = session
+        self._observer = observer
         self._credentials = credentials
         self._base_url = base_url.rstrip("/")
         self._instance_id = instance_id
@@ -170,7 +196,11 @@ class TencentMeetingClient:
             ("instanceid", self._instance_id),
         ]
         response = await self._get(
-            "/v1/meetings/live_play/replays", params, ReplaysResponse, owner=userid
+            "replays_by_code",
+            "/v1/meetings/live_play/replays",
+            params,
+            ReplaysResponse,
+            owner=userid,
         )
         return response.meeting_info_list
 
@@ -181,7 +211,7 @@ class TencentMeetingClient:
             ("userid", userid),
             ("instanceid", self._instance_id),
         ]
-        response = await self._get(path, params, ReplaysResponse, owner=userid)
+        response = await self._get("replays_by_id", path, params, ReplaysResponse, owner=userid)
         return response.meeting_info_list
 
     async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser:
@@ -191,7 +221,7 @@ class TencentMeetingClient:
             ("operator_id", operator_id),
             ("operator_id_type", _OPERATOR_ID_TYPE_USERID),
         ]
-        return await self._get(path, params, TencentUser)
+        return await self._get("user_detail", path, params, TencentUser)
 
     async def list_users(
         self, *, operator_id: str, page_size: int = MAX_PAGE_SIZE
@@ -238,7 +268,7 @@ class TencentMeetingClient:
                 ("end_time", end_time),
                 ("instanceid", self._instance_id),
             ]
-            page = await self._get(path, params, HistoryPage)
+            page = await self._get("history_meetings", path, params, HistoryPage)
             # Occurrences of a recurring meeting can share a meeting_id, so the times are in the key.
             new = {
                 (m.meeting_id, m.start_time, m.end_time): m
@@ -263,32 +293,46 @@ class TencentMeetingClient:
             ("operator_id", operator_id),
             ("operator_id_type", _OPERATOR_ID_TYPE_USERID),
         ]
-        return await self._get("/v1/users/list", params, UserListPage)
+        return await self._get("users_list", "/v1/users/list", params, UserListPage)
 
     async def _get(
         self,
+        endpoint: str,
         path: str,
         params: Sequence[tuple[str, QueryValue]],
         model: type[Model],
         *,
         owner: str | None = None,
     ) -> Model:
-        """One signed GET with budget, timeouts and retries; the body parsed as `model`. `owner`,
+        """One signed GET with budget, timeouts and retries; the body parsed as `model`.
+        `endpoint` names the call for the observer (a path would carry userids and IDs); `owner`,
         the userid a call is made for, is held to its fair share of the budget."""
         uri = build_uri(path, params)
         deadline = time.monotonic() + self.retry.total_timeout
         last_error: TencentMeetingError | None = None
+        observer = self._observer
         for attempt in range(1, self.retry.max_attempts + 1):
+            queued = time.monotonic()
             try:
-                await self._budget.acquire(max_wait=deadline - time.monotonic(), owner=owner)
+                await self._budget.acquire(max_wait=deadline - queued, owner=owner)
             except RateLimitTimeoutError:
+                if observer is not None:
+                    observer.budget_waited(time.monotonic() - queued, exhausted=True)
                 # After a quota error the pause outlasts our deadline: Tencent's answer says more.
                 if last_error is not None:
                     raise last_error from None
                 raise
+            started = time.monotonic()
+            if observer is not None:
+                observer.budget_waited(started - queued)
             try:
-                return await self._attempt(uri, model, deadline)
+                result = await self._attempt(uri, model, deadline)
+                if observer is not None:
+                    observer.tencent_call(endpoint, "0", time.monotonic() - started)
+                return result
             except TencentMeetingError as error:
+                if observer is not None:
+                    observer.tencent_call(endpoint, error_label(error), time.monotonic() - started)
                 self._log_failure(uri, error, attempt)
                 if isinstance(error, QuotaExceededError):
                     self._budget.pause(self._budget.period)

@@ -18,6 +18,7 @@ from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOut
 from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.records import LinkMethod
+from bot.core.status import OpsStatus
 from bot.core.subscriptions import (
     DigestSettings,
     Place,
@@ -26,6 +27,7 @@ from bot.core.subscriptions import (
 )
 from bot.i18n import Locale, t
 from bot.slack.render.messages import describe_ref, render_invalid, render_lookup, render_text
+from bot.slack.render.status import render_status
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +62,18 @@ def _say(key: str, caller: Caller, **params: object) -> list[Message]:
 
 
 class Answers:
-    def __init__(self, identity: Identity, lookup: ReplayLookup, settings: DigestSettings) -> None:
+    def __init__(
+        self,
+        identity: Identity,
+        lookup: ReplayLookup,
+        settings: DigestSettings,
+        *,
+        status: OpsStatus | None = None,
+    ) -> None:
         self._identity = identity
         self._lookup = lookup
         self._settings = settings
+        self._status = status
 
     async def answer(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply:
         """The reply to one command; look-ups are `public` when at least one meeting was found."""
@@ -128,6 +138,12 @@ class Answers:
             case p.DmDigests(enabled=enabled):
                 await self._settings.set_dm_digests(caller.team_id, caller.user_id, enabled)
                 return _say("dm_on_done" if enabled else "dm_off_done", caller)
+            case p.Status():
+                if not identity.is_admin(caller.user_id):
+                    return _say("status_refused_not_admin", caller)
+                if self._status is None:  # an Answers built without it (tests of other commands)
+                    return _say("error_generic", caller)
+                return [render_status(await self._status.report(), caller.locale)]
             case p.Invalid():
                 return [render_invalid(command, locale=caller.locale)]
         raise AssertionError(f"unhandled command {command!r}")

@@ -14,8 +14,10 @@ from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.seen import SeenSlackEvents
+from bot.metrics import Metrics
 from bot.slack.answers import Answers
 from bot.slack.listeners import actions, commands, events
+from bot.slack.observe import ObservedApp
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
@@ -37,9 +39,12 @@ class SlackParts:
     in_flight: InFlight
 
 
-def build_bolt_app(settings: Settings, client: AsyncWebClient, parts: SlackParts) -> AsyncApp:
+def build_bolt_app(
+    settings: Settings, client: AsyncWebClient, parts: SlackParts, metrics: Metrics
+) -> AsyncApp:
     secret = settings.slack_signing_secret
-    app = AsyncApp(
+    app = ObservedApp(
+        metrics=metrics,
         client=client,
         token=settings.slack_bot_token.get_secret_value(),
         # Socket Mode requests arrive on an authenticated socket and carry no signature.

@@ -14,8 +14,10 @@ from bot.core.storage import Storage
 from bot.store.digest_jobs import SqlDigestJobStore
 from bot.store.engine import open_engine
 from bot.store.events import SqlSeenEvents
+from bot.store.heartbeats import SqlOpsStore
 from bot.store.links import SqlLinkStore
 from bot.store.migrate import upgrade
+from bot.store.notify import ChangeListener, connector
 from bot.store.preferences import SqlPreferenceStore
 from bot.store.sql import Sql, translated_errors
 from bot.store.subscriptions import SqlSubscriptionStore
@@ -36,6 +38,15 @@ class Database:
             events=SqlSeenEvents(self._sql),
             digest_jobs=SqlDigestJobStore(self._sql),
         )
+        #: heartbeats, last webhook deliveries, the digest backlog (`bot.core.status.OpsStore`)
+        self.ops = SqlOpsStore(self._sql)
+
+    def change_listener(self, **options: float) -> ChangeListener | None:
+        """A listener for the changes other instances announce; None on SQLite, which announces
+        none (it serves one instance)."""
+        if not self._sql.announces:
+            return None
+        return ChangeListener(connector(self.engine), **options)
 
     @property
     def engine(self) -> AsyncEngine:

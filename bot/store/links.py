@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from bot.core.records import Link, LinkMethod
 from bot.store import tables as t
+from bot.store.notify import change
 from bot.store.sql import Sql, utcnow
 
 
@@ -56,7 +57,7 @@ class SqlLinkStore:
                 "updated_at": new.updated_at,
             },
         ).returning(*t.links.c)
-        row = await self._sql.write_one(statement)
+        row = await self._sql.write_one(statement, announce=change("link", team_id, slack_user_id))
         assert row is not None, "an upsert always returns its row"
         return _link(row)
 
@@ -67,7 +68,7 @@ class SqlLinkStore:
             .where(t.links.c.team_id == team_id, t.links.c.slack_user_id == slack_user_id)
             .returning(*t.links.c)
         )
-        row = await self._sql.write_one(statement)
+        row = await self._sql.write_one(statement, announce=change("link", team_id, slack_user_id))
         return _link(row) if row else None
 
     async def for_tencent_user(self, tencent_userid: str) -> list[Link]:

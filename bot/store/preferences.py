@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from bot.store import tables as t
+from bot.store.notify import change
 from bot.store.sql import Sql, utcnow
 
 
@@ -34,4 +35,4 @@ class SqlPreferenceStore:
                 "updated_at": insert.excluded.updated_at,
             },
         )
-        await self._sql.write(statement)
+        await self._sql.write(statement, announce=change("dm", team_id, slack_user_id))

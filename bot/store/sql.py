@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.storage import StorageRejected, StorageUnavailable
+from bot.store.notify import announcement
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class Sql:
         is_sqlite = engine.dialect.name == "sqlite"
         # ON CONFLICT exists on both dialects, but only as each dialect's own INSERT construct.
         self.insert: Callable[[sa.Table], Any] = sqlite.insert if is_sqlite else postgresql.insert
+        # Other instances hear of changes through NOTIFY (bot.store.notify); SQLite has none.
+        self.announces = not is_sqlite
         # SQLite lets one connection write at a time and makes the others sleep and poll for the
         # lock (its busy handler, in steps of up to 100 ms); queueing this process's writers here
         # hands the lock on at once. Other processes still wait through the busy timeout.
@@ -122,22 +125,38 @@ class Sql:
             async with self.engine.connect() as connection:
                 return await connection.scalar(query)
 
-    async def write_one(self, statement: sa.Executable) -> sa.Row[Any] | None:
+    async def write_one(
+        self, statement: sa.Executable, *, announce: Mapping[str, str] | None = None
+    ) -> sa.Row[Any] | None:
         """Run a statement with RETURNING in a transaction of its own; its first row, if any."""
-        rows = await self.write_all(statement)
+        rows = await self.write_all(statement, announce=announce)
         return rows[0] if rows else None
 
-    async def write_all(self, statement: sa.Executable) -> Sequence[sa.Row[Any]]:
-        """Run a statement with RETURNING in a transaction of its own; every row it returned."""
+    async def write_all(
+        self, statement: sa.Executable, *, announce: Mapping[str, str] | None = None
+    ) -> Sequence[sa.Row[Any]]:
+        """Run a statement with RETURNING in a transaction of its own; every row it returned.
+        `announce`: tell the other instances (`bot.store.notify`) once it commits."""
         with translated_errors():
             async with self._write_turn, self.engine.begin() as connection:
-                return (await connection.execute(statement)).all()
+                rows = (await connection.execute(statement)).all()
+                await self._announce(connection, announce)
+                return rows
 
-    async def write(self, statement: sa.Executable) -> int:
+    async def write(
+        self, statement: sa.Executable, *, announce: Mapping[str, str] | None = None
+    ) -> int:
         """Run a statement without RETURNING; returns the number of rows it touched."""
         with translated_errors():
             async with self._write_turn, self.engine.begin() as connection:
-                return (await connection.execute(statement)).rowcount
+                count = (await connection.execute(statement)).rowcount
+                await self._announce(connection, announce)
+                return count
+
+    async def _announce(self, connection: Any, announce: Mapping[str, str] | None) -> None:
+        # In the write's own transaction: delivered when it commits, never for a rollback.
+        if announce is not None and self.announces:
+            await connection.execute(announcement(announce))
 
     async def ping(self) -> bool:
         """Whether the database answers a query now; for /healthz, so it never raises."""

@@ -132,3 +132,16 @@ digest_deliveries = sa.Table(
     sa.Column("recipient", sa.Text, primary_key=True),
     sa.Column("delivered_at", UTCDateTime, nullable=False),
 )
+
+# One row per running instance, upserted by its heartbeat; the status command reads them all.
+instances = sa.Table(
+    "instances",
+    metadata,
+    sa.Column("instance_id", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("version", sa.Text, nullable=False),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False, index=True),
+    sa.Column("last_webhook_at", UTCDateTime, nullable=True),
+    sa.Column("last_webhook_outcome", sa.Text, nullable=True),
+)

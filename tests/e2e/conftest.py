@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import BotServer
+from bot.app import BotServer, Tuning
 from bot.config import Settings, load_settings
 from tests.fakes.slack import FakeSlack, SlackReply, SlackSender
 from tests.fakes.tencent import FakeTencent
@@ -136,10 +136,12 @@ async def start_bot(
     running: list[RunningBot] = []
     session = aiohttp.ClientSession()
 
-    async def start(database_url: str | None = None, **overrides: Any) -> RunningBot:
+    async def start(
+        database_url: str | None = None, *, tuning: Tuning | None = None, **overrides: Any
+    ) -> RunningBot:
         url = database_url or f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
         settings = bot_settings(fake_slack, fake_tencent, url, **overrides)
-        server = BotServer(settings, host="127.0.0.1")
+        server = BotServer(settings, host="127.0.0.1", tuning=tuning)
         port = await server.start()
         base = f"http://127.0.0.1:{port}"
         bot = RunningBot(

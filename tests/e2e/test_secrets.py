@@ -1,15 +1,18 @@
-"""No secret ever reaches the logs, even at DEBUG, whatever the bot goes through.
+"""No secret ever reaches the logs, even at DEBUG, whatever the bot goes through, in either log
+format.
 
 `python -m bot` runs as a subprocess with LOG_LEVEL=DEBUG and every secret set to a value found
 nowhere else, its log going to a file. It serves slash commands, links, a mention, a share click
 and a Tencent webhook event, meets Tencent and Slack errors, and stops on SIGTERM; then the whole
-log is searched for each secret value.
+log is searched for each secret value. With LOG_FORMAT=json every line must be one JSON object, and
+the lines of a look-up carry its correlation fields.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
 import signal
 import sys
@@ -36,7 +39,15 @@ SIGNING_SECRET = "signing-secret-zx81c7v6b5"
 TENCENT_SECRET_KEY = "tencent-secret-key-m4n5b6v7"
 WEBHOOK_TOKEN = "webhook-token-p0o9i8u7"
 WEBHOOK_AES_KEY = "SecretAesKeyForTheWebhook0123456789abcdefgh"
-SECRETS = (BOT_TOKEN, SIGNING_SECRET, TENCENT_SECRET_KEY, WEBHOOK_TOKEN, WEBHOOK_AES_KEY)
+METRICS_TOKEN = "metrics-token-h5j6k7l8"
+SECRETS = (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    TENCENT_SECRET_KEY,
+    WEBHOOK_TOKEN,
+    WEBHOOK_AES_KEY,
+    METRICS_TOKEN,
+)
 
 
 @pytest.fixture
@@ -63,9 +74,10 @@ def read(log: Path) -> str:
 
 
 async def start(
-    slack: FakeSlack, tencent: FakeTencent, tmp_path: Path, log: Path
+    slack: FakeSlack, tencent: FakeTencent, tmp_path: Path, log: Path, log_format: str
 ) -> tuple[asyncio.subprocess.Process, str]:
-    """`python -m bot` at DEBUG, logging to `log`; returns the process and its base URL."""
+    """`python -m bot` at DEBUG, logging to `log` in `log_format`; returns the process and its
+    base URL."""
     env = bot_environment(
         slack,
         tencent,
@@ -78,6 +90,8 @@ async def start(
         tencent_webhook_token=WEBHOOK_TOKEN,
         tencent_webhook_aes_key=WEBHOOK_AES_KEY,
         digest_delay_seconds=0,
+        log_format=log_format,
+        metrics_token=METRICS_TOKEN,
     )
     with log.open("wb") as sink:
         process = await asyncio.create_subprocess_exec(
@@ -90,11 +104,12 @@ async def start(
     return process, f"http://127.0.0.1:{found.group(1)}"
 
 
+@pytest.mark.parametrize("log_format", ["text", "json"])
 async def test_no_secret_is_ever_logged_even_at_debug(
-    slack: FakeSlack, tencent: FakeTencent, tmp_path: Path
+    slack: FakeSlack, tencent: FakeTencent, tmp_path: Path, log_format: str
 ) -> None:
     log = tmp_path / "bot.log"
-    process, url = await start(slack, tencent, tmp_path, log)
+    process, url = await start(slack, tencent, tmp_path, log, log_format)
     try:
         async with aiohttp.ClientSession() as session:
             sender = SlackSender(session, url, SIGNING_SECRET, slack)
@@ -156,6 +171,13 @@ async def test_no_secret_is_ever_logged_even_at_debug(
             assert status == 200
             with contextlib.suppress(TimeoutError):
                 await slack.wait_for_posts(1, channel="DU1", timeout=3)
+
+            # The metrics, scraped with their token (and refused without it).
+            async with session.get(f"{url}/metrics") as refused:
+                assert refused.status == 401
+            bearer = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+            async with session.get(f"{url}/metrics", headers=bearer) as scraped:
+                assert scraped.status == 200
     finally:
         process.send_signal(signal.SIGTERM)
         async with asyncio.timeout(15):
@@ -164,9 +186,33 @@ async def test_no_secret_is_ever_logged_even_at_debug(
     text = read(log)
     assert code == 0, text[-2000:]
     # The run was really logged in detail, so the search below means something.
-    assert " DEBUG slack_sdk" in text
+    if log_format == "json":
+        entries = [json.loads(line) for line in text.splitlines()]
+        assert any(e["level"] == "DEBUG" and e["logger"].startswith("slack_sdk") for e in entries)
+        assert_correlated(entries, slack.team_id)
+    else:
+        assert " DEBUG slack_sdk" in text
     assert "Tencent Meeting GET" in text
     assert "Tencent webhook event meeting.end accepted" in text
     assert any(button_urls(post) for post in slack.posted)
     for secret in SECRETS:
         assert secret not in text, f"a secret value appears in the log: {secret[:6]}…"
+
+
+def assert_correlated(entries: list[dict[str, str]], team: str) -> None:
+    """The lines of a look-up and of a digest name what they are about."""
+    # The failed look-ups' Tencent calls, logged in the work after the command's ack.
+    calls = [e for e in entries if e["message"].startswith("Tencent Meeting GET")]
+    assert calls
+    for entry in calls:
+        assert entry["team"] == team
+        assert entry["request_kind"] == "command"
+        assert entry["request_id"]
+        assert entry["meeting"] == SPEC_EXAMPLE_MEETING_CODE
+    assert {"time", "level", "logger", "message"} <= set(calls[0])
+    # Two commands, two different ids.
+    assert len({e["request_id"] for e in calls}) == 2
+    # The digest's lines name its job and meeting.
+    posted = [e for e in entries if e["message"].startswith("digest for meeting")]
+    assert posted
+    assert all(e.get("digest_job") and e["meeting"] == SPEC_EXAMPLE_MEETING_ID for e in posted)

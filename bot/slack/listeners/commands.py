@@ -11,6 +11,7 @@ from bot.core.in_flight import InFlight
 from bot.core.parsing import Lookup, Refresh, parse_command
 from bot.i18n import t
 from bot.slack.answers import Answers, Caller
+from bot.slack.observe import note_outcome
 from bot.slack.profiles import SlackProfiles
 from bot.slack.render.messages import lookup_ack_text, render_text
 from bot.slack.responder import Responder
@@ -33,6 +34,7 @@ def register(
             hint = profiles.locale_hint(user_id)
             if in_flight.full:
                 log.warning("turned a look-up away: %d pieces of work in flight", in_flight.count)
+                note_outcome("busy")
                 await ack(text=t("overloaded", hint), response_type="ephemeral")
                 return
             await ack(text=lookup_ack_text(parsed.refs, hint), response_type="ephemeral")
