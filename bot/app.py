@@ -35,8 +35,10 @@ from bot.core.identity import Identity, TencentDirectory
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.poller import ReplayPoller
+from bot.core.recent import RecentMeetings
 from bot.core.seen import SeenSlackEvents
 from bot.core.subscriptions import DigestSettings
+from bot.core.visibility import MeetingAccess
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials
@@ -47,7 +49,7 @@ from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
 from bot.store import Database, open_database
-from bot.web import build_web_app
+from bot.web import MEETING_CREATORS, build_web_app
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +116,7 @@ class Running:
     slack: AsyncWebClient
     lookup: ReplayLookup
     digests: DigestRules
+    access: MeetingAccess
     seen: SeenSlackEvents
     in_flight: InFlight
     bolt: AsyncApp
@@ -150,10 +153,12 @@ async def build(settings: Settings) -> Running:
     settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
     seen = SeenSlackEvents(storage.events)
     in_flight = InFlight()
+    access = MeetingAccess(identity, lookup, storage.meetings, storage.visibility, storage.links)
+    recent = RecentMeetings(tencent, lookup, storage.meetings)
     parts = SlackParts(
-        answers=Answers(identity, lookup, settings_use_case),
+        answers=Answers(identity, access, settings_use_case, recent),
         identity=identity,
-        lookup=lookup,
+        access=access,
         profiles=profiles,
         poster=poster,
         responder=Responder(http),
@@ -166,6 +171,7 @@ async def build(settings: Settings) -> Running:
         slack=slack,
         lookup=lookup,
         digests=digests,
+        access=access,
         seen=seen,
         in_flight=in_flight,
         bolt=build_bolt_app(settings, slack, parts),
@@ -194,6 +200,7 @@ class BotServer:
             in_flight=running.in_flight,
             database_ping=running.database.ping,
         )
+        web_app[MEETING_CREATORS] = running.access
         self._runner = http_guard.app_runner(web_app)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

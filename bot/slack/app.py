@@ -12,8 +12,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.config import Settings
 from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
-from bot.core.lookup import ReplayLookup
 from bot.core.seen import SeenSlackEvents
+from bot.core.visibility import MeetingAccess
 from bot.slack.answers import Answers
 from bot.slack.listeners import actions, commands, events
 from bot.slack.poster import SlackPoster
@@ -29,7 +29,7 @@ class SlackParts:
 
     answers: Answers
     identity: Identity
-    lookup: ReplayLookup
+    access: MeetingAccess
     profiles: SlackProfiles
     poster: SlackPoster
     responder: Responder
@@ -64,8 +64,7 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient, parts: SlackParts
     )
     actions.register(
         app,
-        identity=parts.identity,
-        lookup=parts.lookup,
+        access=parts.access,
         profiles=parts.profiles,
         responder=parts.responder,
         in_flight=parts.in_flight,
