@@ -47,6 +47,9 @@ class FakeUser:
     email: str | None = None
     locale: str = "en-US"
     is_bot: bool = False
+    #: a multi-channel guest (`is_restricted`) or a single-channel one (`is_ultra_restricted`)
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
     def to_slack(self, team_id: str, *, include_locale: bool) -> Params:
         profile: Params = {"real_name": self.name, "display_name": self.name}
@@ -58,6 +61,8 @@ class FakeUser:
             "name": self.name,
             "real_name": self.name,
             "is_bot": self.is_bot,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "deleted": False,
             "profile": profile,
         }
@@ -174,8 +179,18 @@ class FakeSlack:
         locale: str = "en-US",
         name: str | None = None,
         is_bot: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
     ) -> FakeUser:
-        user = FakeUser(user_id, name or user_id.lower(), email, locale, is_bot)
+        user = FakeUser(
+            user_id,
+            name or user_id.lower(),
+            email,
+            locale,
+            is_bot,
+            is_restricted=is_restricted,
+            is_ultra_restricted=is_ultra_restricted,
+        )
         self.users[user_id] = user
         return user
 
