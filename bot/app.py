@@ -31,6 +31,7 @@ from bot import http_guard
 from bot.config import Settings
 from bot.core.digest_queue import DigestQueue, DigestTiming
 from bot.core.digest_rules import DigestRules
+from bot.core.home import HomeSummary
 from bot.core.identity import Identity, TencentDirectory
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
@@ -164,6 +165,8 @@ async def build(settings: Settings) -> Running:
         responder=Responder(http),
         seen=seen,
         in_flight=in_flight,
+        home=HomeSummary(identity, access, recent, storage.subscriptions, storage.preferences),
+        settings=settings_use_case,
     )
     return Running(
         http=http,

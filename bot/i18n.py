@@ -461,6 +461,35 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "(19-20 digits), `/p/` link or invitation.",
         "这条消息中没有找到会议：没有会议号（9-12 位数字）、会议 ID（19-20 位数字）、`/p/` 链接或会议邀请。",
     ),
+    # --- App Home
+    "home_title": ("Replays", "直播回看"),
+    "home_dm_on": (
+        "*Direct messages:* I message you when the replays of your meetings are ready.",
+        "*私信：* 你的会议回看生成后，我会私信通知你。",
+    ),
+    "home_dm_off": (
+        "*Direct messages:* off. I don't message you about your meetings' replays.",
+        "*私信：* 已关闭。我不会私信你会议回看。",
+    ),
+    "home_dm_turn_off": ("Turn off", "关闭"),
+    "home_dm_turn_on": ("Turn on", "开启"),
+    "home_refresh": ("Refresh", "刷新"),
+    "home_subscriptions": (
+        "*Your subscriptions* ({count}): replays posted in channels after your meetings end.",
+        "*你的订阅*（{count} 个）：会议结束后回看会发布到这些频道。",
+    ),
+    "home_no_subscriptions": (
+        "*Your subscriptions:* none. `/replays subscribe` in a channel posts the replays of your "
+        "meetings there.",
+        "*你的订阅：* 无。在频道中使用 `/replays subscribe` 可把你的会议回看发布到该频道。",
+    ),
+    "home_subscription_mine": ("All your meetings → {channel}", "你的所有会议 → {channel}"),
+    "home_subscription_code": ("Meeting {code} → {channel}", "会议 {code} → {channel}"),
+    "home_unsubscribe": ("Unsubscribe", "取消订阅"),
+    "home_more_subscriptions": (
+        "…and {count} more. `/replays subscriptions` in a channel lists its subscriptions.",
+        "……还有 {count} 个。在频道中使用 `/replays subscriptions` 可查看该频道的订阅。",
+    ),
     # --- cards
     "untitled_meeting": ("Untitled meeting", "未命名会议"),
     "untitled_replay": ("Live replay {n}", "直播回看 {n}"),

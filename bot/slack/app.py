@@ -10,12 +10,14 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.core.home import HomeSummary
 from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.seen import SeenSlackEvents
+from bot.core.subscriptions import DigestSettings
 from bot.core.visibility import MeetingAccess
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, home, shortcuts
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
@@ -35,6 +37,8 @@ class SlackParts:
     responder: Responder
     seen: SeenSlackEvents
     in_flight: InFlight
+    home: HomeSummary
+    settings: DigestSettings
 
 
 def build_bolt_app(settings: Settings, client: AsyncWebClient, parts: SlackParts) -> AsyncApp:
@@ -65,6 +69,22 @@ def build_bolt_app(settings: Settings, client: AsyncWebClient, parts: SlackParts
     actions.register(
         app,
         access=parts.access,
+        profiles=parts.profiles,
+        responder=parts.responder,
+        in_flight=parts.in_flight,
+    )
+
+    home.register(
+        app,
+        home=parts.home,
+        settings=parts.settings,
+        profiles=parts.profiles,
+        client=client,
+        in_flight=parts.in_flight,
+    )
+    shortcuts.register(
+        app,
+        answers=parts.answers,
         profiles=parts.profiles,
         responder=parts.responder,
         in_flight=parts.in_flight,
