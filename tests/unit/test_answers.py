@@ -158,3 +158,34 @@ async def test_only_admins_link_others(storage: Storage, book: ReplayBook) -> No
     assert text(reply) == t("link_done_other", "en", userid="bob", user="<@U2>")
     link = await storage.links.get("T1", "U2")
     assert link is not None and link.method is LinkMethod.ADMIN
+
+
+async def test_the_empty_command_of_an_unlinked_person_is_the_help(
+    storage: Storage, book: ReplayBook
+) -> None:
+    reply = await ask(storage, book, "")
+    assert text(reply) == t("help", "en", status=t("status_not_linked", "en"))
+
+
+@pytest.mark.usefixtures("linked")
+async def test_the_empty_command_lists_recent_meetings_and_ends_with_the_hint(
+    storage: Storage, book: ReplayBook
+) -> None:
+    reply = await ask(storage, book, "")
+    blocks = reply.messages[0]["blocks"]
+    assert blocks[0]["text"]["text"] == t("recent_header", "en", days=7)
+    assert blocks[-1]["elements"][0]["text"] == t("recent_hint", "en")
+    assert not reply.public
+
+
+async def test_visibility_needs_a_link(storage: Storage, book: ReplayBook) -> None:
+    reply = await ask(storage, book, "visibility workspace")
+    assert text(reply) == t("lookup_not_linked", "en")
+
+
+@pytest.mark.usefixtures("linked")
+async def test_visibility_is_set_and_shown(storage: Storage, book: ReplayBook) -> None:
+    reply = await ask(storage, book, "可见 workspace")
+    assert text(reply) == t("visibility_done_workspace", "en")
+    assert await storage.visibility.get("T1", "alice") == "workspace"
+    assert t("visibility_status_workspace", "en") in text(await ask(storage, book, "whoami"))
