@@ -37,14 +37,17 @@ from bot import metrics as metrics_web
 from bot.config import Settings
 from bot.core.digest_queue import DigestQueue, DigestTiming
 from bot.core.digest_rules import DigestRules
+from bot.core.home import HomeSummary
 from bot.core.identity import Identity, TencentDirectory
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.poller import ReplayPoller
+from bot.core.recent import RecentMeetings
 from bot.core.records import JobState
 from bot.core.seen import SeenSlackEvents
 from bot.core.status import HEARTBEAT_SECONDS, Heartbeat, Instance, OpsStatus
 from bot.core.subscriptions import DigestSettings
+from bot.core.visibility import MeetingAccess
 from bot.meeting.client import CallObserver, TencentMeetingClient
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials
@@ -59,7 +62,7 @@ from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
 from bot.store import Database, open_database
 from bot.store.notify import ChangeListener
-from bot.web import build_web_app
+from bot.web import MEETING_CREATORS, build_web_app
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,7 @@ class Running:
     slack: AsyncWebClient
     lookup: ReplayLookup
     digests: DigestRules
+    access: MeetingAccess
     seen: SeenSlackEvents
     in_flight: InFlight
     bolt: AsyncApp
@@ -217,15 +221,19 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     if changes is not None:
         changes.on("link", lambda change: identity.forget_link(change["team"], change["user"]))
         changes.on_resync(identity.forget_all_links)
+    access = MeetingAccess(identity, lookup, storage.meetings, storage.visibility, storage.links)
+    recent = RecentMeetings(tencent, lookup, storage.meetings)
     parts = SlackParts(
-        answers=Answers(identity, lookup, settings_use_case, status=status),
+        answers=Answers(identity, access, settings_use_case, recent, status=status),
         identity=identity,
-        lookup=lookup,
+        access=access,
         profiles=profiles,
         poster=poster,
         responder=Responder(http),
         seen=seen,
         in_flight=in_flight,
+        home=HomeSummary(identity, access, recent, storage.subscriptions, storage.preferences),
+        settings=settings_use_case,
     )
     return Running(
         http=http,
@@ -233,6 +241,7 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
         slack=slack,
         lookup=lookup,
         digests=digests,
+        access=access,
         seen=seen,
         in_flight=in_flight,
         bolt=build_bolt_app(settings, slack, parts, metrics),
@@ -288,6 +297,7 @@ class BotServer:
         )
         # The first beat before serving: a status asked right after start-up already counts us.
         await running.heartbeat.beat()
+        web_app[MEETING_CREATORS] = running.access
         self._runner = http_guard.app_runner(web_app)
         await self._runner.setup()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

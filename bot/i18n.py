@@ -369,6 +369,127 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Done: I'll send you a direct message when the replays of your meetings are ready.",
         "完成：你的会议回看生成后，我会私信通知你。",
     ),
+    # --- the caller's recent meetings (`/replays`, `/replays recent [days]`, App Home)
+    "ack_recent": (
+        "Looking at your meetings of the last {days} days…",
+        "正在查看你最近 {days} 天的会议…",
+    ),
+    "recent_header": (
+        "*Your meetings with replays, last {days} days*",
+        "*你最近 {days} 天有回看的会议*",
+    ),
+    "recent_looked_at": (
+        "{ended} meetings ended in the last {days} days; {shown} of yours have replays "
+        "(meetings you only attended, and those without replays, are left out).",
+        "最近 {days} 天结束了 {ended} 个会议；其中你创建且有回看的有 {shown} 个"
+        "（你只是参加的会议和没有回看的会议不列出）。",
+    ),
+    "recent_ended": ("ended {when}", "结束于 {when}"),
+    "recent_more": (
+        "…and {count} more meetings of this window that I didn't look at: {meetings}. "
+        "Look one up with `/replays &lt;code&gt;`.",
+        "……本时间段还有 {count} 个会议没有查看：{meetings}。可用 `/replays &lt;会议号&gt;` 查询。",
+    ),
+    "recent_incomplete": (
+        "Tencent Meeting couldn't tell me about some of your meetings just now (its request "
+        "quota is used up or it isn't answering). Try again in a minute.",
+        "腾讯会议暂时无法提供你部分会议的信息（接口额度用完或没有响应）。请一分钟后再试。",
+    ),
+    "recent_busy": (
+        "Tencent Meeting's request quota is used up right now, so I can't list your recent "
+        "meetings. Try again in a minute.",
+        "腾讯会议的接口调用额度暂时用完了，无法列出你最近的会议。请一分钟后再试。",
+    ),
+    "recent_failed": (
+        "I couldn't read your recent meetings from Tencent Meeting just now. Try again in a "
+        "minute, or look a meeting up by its code: `/replays &lt;code&gt;`.",
+        "暂时无法从腾讯会议读取你最近的会议。请一分钟后再试，或用会议号查询：`/replays &lt;会议号&gt;`。",
+    ),
+    "recent_hint": (
+        "`/replays &lt;code&gt;` looks up any meeting · `/replays recent 30` looks further back "
+        "(up to 90 days) · `/replays help` shows everything.",
+        "`/replays &lt;会议号&gt;` 查询任意会议 · `/replays recent 30` 查看更早的会议"
+        "（最多 90 天）· `/replays help` 查看全部用法。",
+    ),
+    "invalid_bad_days": (
+        "`{detail}` isn't a number of days: use `/replays recent` (7 days) or "
+        "`/replays recent 30` (1 to 90).",
+        "`{detail}` 不是有效的天数：请使用 `/replays recent`（7 天）或 `/replays recent 30`（1 到 90）。",
+    ),
+    # --- who may see a creator's replays
+    "invalid_bad_visibility": (
+        "Use `/replays visibility me` (only you can look up your meetings' replays) or "
+        "`/replays visibility workspace` (any full member of this workspace can).",
+        "使用 `/replays visibility me`（只有你能查询你会议的回看）或 "
+        "`/replays visibility workspace`（本工作区的任何正式成员都可以）。",
+    ),
+    "visibility_done_me": (
+        "Done: only you can look up the replays of the meetings you create.",
+        "完成：只有你能查询你创建的会议的回看。",
+    ),
+    "visibility_done_workspace": (
+        "Done: any full member of this workspace (not guests) can now look up the replays of "
+        "the meetings you create. `/replays visibility me` takes it back at once.",
+        "完成：本工作区的任何正式成员（不含访客）现在都可以查询你创建的会议的回看。"
+        "`/replays visibility me` 可立即收回。",
+    ),
+    "visibility_status_me": (
+        "Replays of your meetings: only you can look them up (`/replays visibility workspace` "
+        "shares them with this workspace).",
+        "你会议的回看：只有你能查询（`/replays visibility workspace` 可分享给本工作区）。",
+    ),
+    "visibility_status_workspace": (
+        "Replays of your meetings: any full member of this workspace can look them up "
+        "(`/replays visibility me` makes them yours only).",
+        "你会议的回看：本工作区的任何正式成员都可以查询（`/replays visibility me` 改为仅自己可见）。",
+    ),
+    "lookup_only_creator": (
+        "Only the creator of {ref}, {owner}, can see its replays. They can share the replays "
+        "with you, or let this workspace look them up with `/replays visibility workspace`.",
+        "只有{ref} 的创建者 {owner} 能查看它的回看。创建者可以把回看分享给你，"
+        "或用 `/replays visibility workspace` 允许本工作区的人查询。",
+    ),
+    "lookup_guest": (
+        "{owner} shares the replays of {ref} with this workspace's full members only, and "
+        "guests can't look them up. Ask {owner} to share them with you.",
+        "{owner} 只向本工作区的正式成员分享{ref} 的回看，访客无法查询。请让 {owner} 把回看分享给你。",
+    ),
+    "card_owner": ("Meeting of {owner}", "{owner} 的会议"),
+    # --- the message shortcut "Find replays"
+    "shortcut_no_meeting": (
+        "I found no meeting in that message: no meeting code (9-12 digits), meeting ID "
+        "(19-20 digits), `/p/` link or invitation.",
+        "这条消息中没有找到会议：没有会议号（9-12 位数字）、会议 ID（19-20 位数字）、`/p/` 链接或会议邀请。",
+    ),
+    # --- App Home
+    "home_title": ("Replays", "直播回看"),
+    "home_dm_on": (
+        "*Direct messages:* I message you when the replays of your meetings are ready.",
+        "*私信：* 你的会议回看生成后，我会私信通知你。",
+    ),
+    "home_dm_off": (
+        "*Direct messages:* off. I don't message you about your meetings' replays.",
+        "*私信：* 已关闭。我不会私信你会议回看。",
+    ),
+    "home_dm_turn_off": ("Turn off", "关闭"),
+    "home_dm_turn_on": ("Turn on", "开启"),
+    "home_refresh": ("Refresh", "刷新"),
+    "home_subscriptions": (
+        "*Your subscriptions* ({count}): replays posted in channels after your meetings end.",
+        "*你的订阅*（{count} 个）：会议结束后回看会发布到这些频道。",
+    ),
+    "home_no_subscriptions": (
+        "*Your subscriptions:* none. `/replays subscribe` in a channel posts the replays of your "
+        "meetings there.",
+        "*你的订阅：* 无。在频道中使用 `/replays subscribe` 可把你的会议回看发布到该频道。",
+    ),
+    "home_subscription_mine": ("All your meetings → {channel}", "你的所有会议 → {channel}"),
+    "home_subscription_code": ("Meeting {code} → {channel}", "会议 {code} → {channel}"),
+    "home_unsubscribe": ("Unsubscribe", "取消订阅"),
+    "home_more_subscriptions": (
+        "…and {count} more. `/replays subscriptions` in a channel lists its subscriptions.",
+        "……还有 {count} 个。在频道中使用 `/replays subscriptions` 可查看该频道的订阅。",
+    ),
     # --- cards
     "untitled_meeting": ("Untitled meeting", "未命名会议"),
     "untitled_replay": ("Live replay {n}", "直播回看 {n}"),

@@ -16,6 +16,7 @@ from bot.core import correlation
 from bot.core.digest_rules import DigestRules
 from bot.core.in_flight import InFlight
 from bot.core.storage import StorageRejected, StorageUnavailable
+from bot.core.visibility import MeetingAccess
 from bot.meeting import webhook
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ SETTINGS = web.AppKey("settings", Settings)
 BOLT = web.AppKey("bolt", AsyncApp)
 DIGESTS = web.AppKey("digests", DigestRules)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
+MEETING_CREATORS = web.AppKey("meeting_creators", MeetingAccess)
 DATABASE_PING: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("database_ping")
 
 #: Tencent posts small JSON envelopes; anything bigger is not from Tencent.
@@ -135,6 +137,7 @@ async def tencent_event(request: web.Request) -> web.Response:
         for ended in webhook.meetings_ended(event):
             with correlation.scope(meeting=ended.meeting_id):
                 await request.app[DIGESTS].meeting_ended(ended)
+                await request.app[MEETING_CREATORS].meeting_ended(ended)
     except (StorageUnavailable, StorageRejected) as error:
         # Not 200: Tencent delivers again, and the job is recorded once the database is back.
         log.error("could not record digest job, asking Tencent to redeliver: %r", error)

@@ -34,6 +34,19 @@ class LookupProblem(StrEnum):
     MISCONFIGURED = "misconfigured"
     #: Tencent answered something this app cannot read
     MALFORMED = "malformed"
+    #: the meeting's creator (`LookupResult.owner`) is known and keeps its replays to themselves
+    ONLY_CREATOR = "only_creator"
+    #: the creator shares with the workspace's full members, and the asker is a guest
+    GUEST = "guest"
+
+
+@dataclass(frozen=True, slots=True)
+class Owner:
+    """A meeting's creator as the app knows them: their Tencent userid and, when they are linked
+    in the asker's workspace, their Slack user."""
+
+    userid: str
+    slack_user_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +56,9 @@ class LookupResult:
     ref: MeetingRef
     meetings: tuple[MeetingReplays, ...] = ()
     problem: LookupProblem | None = None
+    #: the creator, when the answer was given on their behalf (they share with the workspace) or
+    #: refused because of their choice; None when the asker looked up their own meeting
+    owner: Owner | None = None
 
     def __post_init__(self) -> None:
         # A result that is both a failure and a success would render ambiguously: refuse it early.

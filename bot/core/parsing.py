@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
+from bot.core.records import Visibility
+
 #: the most meetings one command looks up (each costs Tencent calls and a card)
 MAX_REFS = 10
 
@@ -78,6 +80,8 @@ class Problem(StrEnum):
     TOO_MANY = "too_many"
     EXTRA_ARGUMENTS = "extra_arguments"
     BAD_DM_SETTING = "bad_dm_setting"
+    BAD_DAYS = "bad_days"
+    BAD_VISIBILITY = "bad_visibility"
     UNKNOWN_COMMAND = "unknown_command"
 
 
@@ -152,6 +156,21 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True)
+class Recent:
+    """The caller's own meetings that ended in the last `days` days and have replays (the empty
+    command, or `recent [days]`)."""
+
+    days: int = 7
+
+
+@dataclass(frozen=True, slots=True)
+class SetVisibility:
+    """Who may look up the replays of the caller's meetings: only them, or the workspace."""
+
+    visibility: Visibility
+
+
+@dataclass(frozen=True, slots=True)
 class Invalid:
     """Text that could not be understood; `detail` is the offending part, for the message."""
 
@@ -171,6 +190,8 @@ Command = (
     | Subscriptions
     | DmDigests
     | Status
+    | Recent
+    | SetVisibility
     | Invalid
 )
 COMMAND_TYPES: tuple[type, ...] = (
@@ -185,6 +206,8 @@ COMMAND_TYPES: tuple[type, ...] = (
     Subscriptions,
     DmDigests,
     Status,
+    Recent,
+    SetVisibility,
     Invalid,
 )
 
@@ -450,6 +473,10 @@ _KEYWORDS: dict[str, str] = {
     "刷新": "refresh",
     "status": "status",
     "状态": "status",
+    "recent": "recent",
+    "最近": "recent",
+    "visibility": "visibility",
+    "可见": "visibility",
 }
 # Chinese is often written without a space after the keyword (`订阅295150176`); longest first so
 # that `订阅列表` is not read as `订阅` + `列表`.
@@ -467,6 +494,19 @@ _DM_SETTINGS = {
     "关": False,
     "关闭": False,
 }
+_VISIBILITIES = {
+    "me": Visibility.ME,
+    "only-me": Visibility.ME,
+    "我": Visibility.ME,
+    "仅我": Visibility.ME,
+    "workspace": Visibility.WORKSPACE,
+    "everyone": Visibility.WORKSPACE,
+    "all": Visibility.WORKSPACE,
+    "工作区": Visibility.WORKSPACE,
+    "所有人": Visibility.WORKSPACE,
+}
+MIN_DAYS, MAX_DAYS = 1, 90
+_DAYS = re.compile(r"(\d{1,3})\s*(?:d|days?|天)?", re.IGNORECASE)
 _DETAIL_LIMIT = 80
 
 
@@ -551,6 +591,21 @@ def _parse_dm(args: list[str]) -> Command:
     return DmDigests(enabled=_DM_SETTINGS[args[0].lower()])
 
 
+def _parse_recent(rest: str) -> Command:
+    if not rest:
+        return Recent()
+    match = _DAYS.fullmatch(rest)
+    if match is None or not MIN_DAYS <= int(match.group(1)) <= MAX_DAYS:
+        return Invalid(Problem.BAD_DAYS, _clip(rest))
+    return Recent(int(match.group(1)))
+
+
+def _parse_visibility(args: list[str]) -> Command:
+    if len(args) != 1 or args[0].lower() not in _VISIBILITIES:
+        return Invalid(Problem.BAD_VISIBILITY, _clip(" ".join(args)))
+    return SetVisibility(_VISIBILITIES[args[0].lower()])
+
+
 def _no_arguments(command: Command, args: list[str]) -> Command:
     return Invalid(Problem.EXTRA_ARGUMENTS, _clip(" ".join(args))) if args else command
 
@@ -575,10 +630,11 @@ def _parse_refs(text: str, *, refresh: bool) -> Command:
 
 
 def parse_command(text: str) -> Command:
-    """The command in the text of `/replays …` or of a mention (the bot's own mention removed)."""
+    """The command in the text of `/replays …` or of a mention (the bot's own mention removed);
+    nothing at all asks for the caller's recent meetings."""
     normalized = normalize(text).strip()
     if not normalized:
-        return Help()
+        return Recent()
     keyword, rest = _split_keyword(normalized)
     args = rest.split()
     match keyword:
@@ -603,5 +659,9 @@ def parse_command(text: str) -> Command:
             return _no_arguments(Status(), args)
         case "refresh":
             return _parse_refs(rest, refresh=True)
+        case "recent":
+            return _parse_recent(rest)
+        case "visibility":
+            return _parse_visibility(args)
         case _:
             return _parse_refs(normalized, refresh=False)

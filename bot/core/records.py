@@ -19,6 +19,15 @@ class LinkMethod(StrEnum):
     EMAIL_MATCH = "email_match"
 
 
+class Visibility(StrEnum):
+    """Who may look up the replays of the meetings a creator made (their choice)."""
+
+    #: only the creator (the default, and what Tencent itself allows)
+    ME = "me"
+    #: any full member (not a guest) of the creator's Slack workspace
+    WORKSPACE = "workspace"
+
+
 class JobState(StrEnum):
     """Where a digest job is. PENDING until a worker finishes it with one of the others."""
 

@@ -7,7 +7,7 @@ that no caller ever needs to know which database (or driver) is underneath.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -20,6 +20,7 @@ from bot.core.records import (
     LinkMethod,
     NewDigest,
     Subscription,
+    Visibility,
 )
 
 
@@ -120,6 +121,44 @@ class SubscriptionStore(Protocol):
         """Every distinct (tencent_userid, meeting_code) that some channel subscribed to by code."""
         ...
 
+    async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
+        """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
+        ...
+
+
+class MeetingStore(Protocol):
+    """What the app learned about meetings that Tencent will not say again for free: who created
+    a meeting, and who is *not* its creator (an attendee). Both never change for a meeting ID."""
+
+    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
+        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
+        ...
+
+    async def creator_by_id(self, meeting_id: str) -> str | None: ...
+
+    async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
+        """The creator of the meeting with this code learned most recently, if at or after
+        `learned_since` (codes are recycled, so older knowledge of a code is not trusted)."""
+        ...
+
+    async def note_not_creator(self, meeting_id: str, userid: str) -> None:
+        """Remember that Tencent said `userid` did not create this meeting (idempotent)."""
+        ...
+
+    async def not_creator_of(self, userid: str, meeting_ids: Collection[str]) -> set[str]:
+        """Which of `meeting_ids` this userid is known not to have created."""
+        ...
+
+
+class VisibilityStore(Protocol):
+    async def get(self, team_id: str, creator_userid: str) -> Visibility:
+        """The creator's setting in this workspace; `Visibility.ME` unless they chose otherwise."""
+        ...
+
+    async def set(
+        self, team_id: str, creator_userid: str, visibility: Visibility, *, set_by: str
+    ) -> None: ...
+
 
 class SeenEvents(Protocol):
     async def first_sighting(self, key: str) -> bool:
@@ -198,3 +237,5 @@ class Storage:
     subscriptions: SubscriptionStore
     events: SeenEvents
     digest_jobs: DigestJobStore
+    meetings: MeetingStore
+    visibility: VisibilityStore

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.core import parsing as p
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
-from bot.core.lookup import ReplayLookup
-from bot.core.outcomes import LookupProblem, LookupResult
-from bot.core.records import LinkMethod
+from bot.core.outcomes import LookupProblem
+from bot.core.recent import RecentMeetings
+from bot.core.records import LinkMethod, Visibility
 from bot.core.status import OpsStatus
 from bot.core.subscriptions import (
     DigestSettings,
@@ -25,8 +25,10 @@ from bot.core.subscriptions import (
     SubscriptionChange,
     SubscriptionOutcome,
 )
+from bot.core.visibility import Asker, MeetingAccess
 from bot.i18n import Locale, t
 from bot.slack.render.messages import describe_ref, render_invalid, render_lookup, render_text
+from bot.slack.render.recent import render_recent
 from bot.slack.render.status import render_status
 
 log = logging.getLogger(__name__)
@@ -43,10 +45,16 @@ class Caller:
     user_id: str
     channel_id: str
     locale: Locale
+    #: a guest of the workspace (Slack's restricted or ultra-restricted users)
+    guest: bool = False
 
     @property
     def place(self) -> Place:
         return Place(self.team_id, self.user_id, self.channel_id)
+
+    @property
+    def asker(self) -> Asker:
+        return Asker(self.team_id, self.user_id, self.guest)
 
 
 @dataclass(frozen=True)
@@ -65,15 +73,17 @@ class Answers:
     def __init__(
         self,
         identity: Identity,
-        lookup: ReplayLookup,
+        access: MeetingAccess,
         settings: DigestSettings,
+        recent: RecentMeetings,
         *,
         status: OpsStatus | None = None,
     ) -> None:
         self._identity = identity
-        self._lookup = lookup
+        self._access = access
         self._settings = settings
         self._status = status
+        self._recent = recent
 
     async def answer(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply:
         """The reply to one command; look-ups are `public` when at least one meeting was found."""
@@ -95,25 +105,29 @@ class Answers:
         fresh: bool = False,
     ) -> Reply:
         """Raises IdentityUnavailable when who the caller is cannot be told now."""
-        userid = await self._identity.resolve(caller.team_id, caller.user_id)
-        if userid is None:
-            results = [LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED) for ref in refs[:1]]
-        else:
-            results = await self._lookup.lookup_many(refs, userid, fresh=fresh)
+        results = await self._access.lookup_many(refs, caller.asker, fresh=fresh)
+        if all(result.problem is LookupProblem.NOT_LINKED for result in results):
+            # One "link yourself first" says it all, however many meetings were named.
+            results = results[:1]
+        found = any(result.meetings for result in results)
         messages = render_lookup(
             results,
             locale=caller.locale,
             requester=caller.user_id if shareable else None,
-            shareable=shareable and userid is not None,
+            shareable=shareable and found,
             max_messages=MAX_MESSAGES,
         )
-        return Reply(messages, public=any(result.meetings for result in results))
+        return Reply(messages, public=found)
 
     async def _private_answer(self, command: p.Command, caller: Caller) -> list[Message]:
         identity = self._identity
         match command:
             case p.Help():
                 return await self._help(caller)
+            case p.Recent(days=days):
+                return await self._recent_list(caller, days)
+            case p.SetVisibility(visibility=visibility):
+                return await self._set_visibility(caller, visibility)
             case p.LinkCommand(userid=userid, target=target):
                 if target is None or target == caller.user_id:
                     change = await identity.link_self(caller.team_id, caller.user_id, userid)
@@ -158,22 +172,39 @@ class Answers:
             status = t("status_linked", caller.locale, userid=link.tencent_userid)
         return _say("help", caller, status=status)
 
+    async def _recent_list(self, caller: Caller, days: int) -> list[Message]:
+        userid = await self._identity.resolve(caller.team_id, caller.user_id)
+        if userid is None:
+            # Nothing to list yet: how to start (link) is what the help says.
+            return await self._help(caller)
+        recent = await self._recent.recent(userid, days)
+        return render_recent(recent, locale=caller.locale)
+
+    async def _set_visibility(self, caller: Caller, visibility: Visibility) -> list[Message]:
+        userid = await self._access.set_visibility(caller.team_id, caller.user_id, visibility)
+        if userid is None:
+            return _say("lookup_not_linked", caller)
+        return _say(f"visibility_done_{visibility.value}", caller)
+
     async def _whoami(self, caller: Caller) -> list[Message]:
         link = await self._identity.link_of(caller.team_id, caller.user_id)
         if link is None:
             userid = await self._identity.resolve(caller.team_id, caller.user_id)
             if userid is None:
                 return _say("whoami_not_linked", caller)
-            return _say("whoami_by_email", caller, userid=userid)
-        # How the link was made is what tells a person whether to trust it (or whom to ask).
-        match link.method:
-            case LinkMethod.EMAIL_MATCH:
-                return _say("whoami_by_email", caller, userid=link.tencent_userid)
-            case LinkMethod.SELF_VERIFIED:
-                return _say("whoami_self_verified", caller, userid=link.tencent_userid)
-            case LinkMethod.ADMIN:
-                admin = f"<@{link.linked_by}>"
-                return _say("whoami_admin", caller, userid=link.tencent_userid, admin=admin)
+            key, params = "whoami_by_email", {"userid": userid}
+        else:
+            userid = link.tencent_userid
+            # How the link was made is what tells a person whether to trust it (or whom to ask).
+            key = {
+                LinkMethod.EMAIL_MATCH: "whoami_by_email",
+                LinkMethod.SELF_VERIFIED: "whoami_self_verified",
+                LinkMethod.ADMIN: "whoami_admin",
+            }[link.method]
+            params = {"userid": userid, "admin": f"<@{link.linked_by}>"}
+        visibility = await self._access.visibility_of(caller.team_id, userid)
+        status = t(f"visibility_status_{visibility.value}", caller.locale)
+        return [render_text(t(key, caller.locale, **params) + "\n" + status)]
 
     async def _subscriptions(self, caller: Caller) -> list[Message]:
         subs = await self._settings.in_channel(caller.place)

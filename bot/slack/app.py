@@ -10,13 +10,15 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
+from bot.core.home import HomeSummary
 from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
-from bot.core.lookup import ReplayLookup
 from bot.core.seen import SeenSlackEvents
+from bot.core.subscriptions import DigestSettings
+from bot.core.visibility import MeetingAccess
 from bot.metrics import Metrics
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, commands, events, home, shortcuts
 from bot.slack.observe import ObservedApp
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
@@ -31,12 +33,14 @@ class SlackParts:
 
     answers: Answers
     identity: Identity
-    lookup: ReplayLookup
+    access: MeetingAccess
     profiles: SlackProfiles
     poster: SlackPoster
     responder: Responder
     seen: SeenSlackEvents
     in_flight: InFlight
+    home: HomeSummary
+    settings: DigestSettings
 
 
 def build_bolt_app(
@@ -69,8 +73,23 @@ def build_bolt_app(
     )
     actions.register(
         app,
-        identity=parts.identity,
-        lookup=parts.lookup,
+        access=parts.access,
+        profiles=parts.profiles,
+        responder=parts.responder,
+        in_flight=parts.in_flight,
+    )
+
+    home.register(
+        app,
+        home=parts.home,
+        settings=parts.settings,
+        profiles=parts.profiles,
+        client=client,
+        in_flight=parts.in_flight,
+    )
+    shortcuts.register(
+        app,
+        answers=parts.answers,
         profiles=parts.profiles,
         responder=parts.responder,
         in_flight=parts.in_flight,

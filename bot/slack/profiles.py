@@ -26,6 +26,9 @@ class SlackProfile:
     user_id: str
     email: str | None = None
     locale: Locale = "en"
+    #: a workspace guest (restricted or ultra-restricted); True too when the profile could not be
+    #: read, so that what is shared with full members only fails closed
+    guest: bool = True
 
 
 class SlackProfiles:
@@ -80,7 +83,10 @@ class SlackProfiles:
         user = response.get("user") or {}
         email = (user.get("profile") or {}).get("email") or None
         profile = SlackProfile(
-            user_id=user_id, email=email, locale=locale_from_slack(user.get("locale"))
+            user_id=user_id,
+            email=email,
+            locale=locale_from_slack(user.get("locale")),
+            guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         )
         self._cache[user_id] = (self._clock() + self._ttl, profile)
         self._cache.move_to_end(user_id)

@@ -16,6 +16,7 @@ from bot.store.engine import open_engine
 from bot.store.events import SqlSeenEvents
 from bot.store.heartbeats import SqlOpsStore
 from bot.store.links import SqlLinkStore
+from bot.store.meetings import SqlMeetingStore, SqlVisibilityStore
 from bot.store.migrate import upgrade
 from bot.store.notify import ChangeListener, connector
 from bot.store.preferences import SqlPreferenceStore
@@ -37,6 +38,8 @@ class Database:
             subscriptions=SqlSubscriptionStore(self._sql),
             events=SqlSeenEvents(self._sql),
             digest_jobs=SqlDigestJobStore(self._sql),
+            meetings=SqlMeetingStore(self._sql),
+            visibility=SqlVisibilityStore(self._sql),
         )
         #: heartbeats, last webhook deliveries, the digest backlog (`bot.core.status.OpsStore`)
         self.ops = SqlOpsStore(self._sql)

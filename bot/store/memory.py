@@ -12,7 +12,7 @@ statement it stands for. Nothing here imports SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -24,6 +24,7 @@ from bot.core.records import (
     LinkMethod,
     NewDigest,
     Subscription,
+    Visibility,
 )
 from bot.core.storage import Storage, StorageRejected, created_in_order, require_finished
 
@@ -39,6 +40,8 @@ def memory_storage() -> Storage:
         subscriptions=MemorySubscriptionStore(),
         events=MemorySeenEvents(),
         digest_jobs=MemoryDigestJobStore(),
+        meetings=MemoryMeetingStore(),
+        visibility=MemoryVisibilityStore(),
     )
 
 
@@ -165,6 +168,10 @@ class MemorySubscriptionStore:
         return sorted(
             {(s.tencent_userid, s.meeting_code) for s in self._ordered() if s.meeting_code}
         )
+
+    async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
+        """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
+        return [s for s in self._ordered() if (s.team_id, s.created_by) == (team_id, slack_user_id)]
 
     def _ordered(self) -> list[Subscription]:
         return [self._subscriptions[key] for key in sorted(self._subscriptions)]
@@ -395,3 +402,56 @@ class MemoryDigestJobStore:
         if job is None or job.state is not JobState.PENDING or job.lease_owner != worker_id:
             return None
         return job
+
+
+class MemoryMeetingStore:
+    """`bot.core.storage.MeetingStore` in dicts."""
+
+    def __init__(self) -> None:
+        #: meeting_id -> (meeting_code, creator_userid, learned_at)
+        self._creators: dict[str, tuple[str, str, datetime]] = {}
+        self._not_creators: set[tuple[str, str]] = set()
+
+    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
+        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
+        old = self._creators.get(meeting_id)
+        code = meeting_code or (old[0] if old else "")
+        self._creators[meeting_id] = (code, creator_userid, _utcnow())
+
+    async def creator_by_id(self, meeting_id: str) -> str | None:
+        known = self._creators.get(meeting_id)
+        return known[1] if known else None
+
+    async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
+        """The creator of the meeting with this code learned most recently, if at or after
+        `learned_since` (codes are recycled, so older knowledge of a code is not trusted)."""
+        learned_since = _utc(learned_since)
+        matching = [
+            (learned_at, creator)
+            for code, creator, learned_at in self._creators.values()
+            if code == meeting_code and learned_at >= learned_since
+        ]
+        return max(matching)[1] if matching else None
+
+    async def note_not_creator(self, meeting_id: str, userid: str) -> None:
+        """Remember that Tencent said `userid` did not create this meeting (idempotent)."""
+        self._not_creators.add((meeting_id, userid))
+
+    async def not_creator_of(self, userid: str, meeting_ids: Collection[str]) -> set[str]:
+        """Which of `meeting_ids` this userid is known not to have created."""
+        return {m for m in meeting_ids if (m, userid) in self._not_creators}
+
+
+class MemoryVisibilityStore:
+    """`bot.core.storage.VisibilityStore` in a dict."""
+
+    def __init__(self) -> None:
+        self._settings: dict[tuple[str, str], Visibility] = {}
+
+    async def get(self, team_id: str, creator_userid: str) -> Visibility:
+        return self._settings.get((team_id, creator_userid), Visibility.ME)
+
+    async def set(
+        self, team_id: str, creator_userid: str, visibility: Visibility, *, set_by: str
+    ) -> None:
+        self._settings[(team_id, creator_userid)] = Visibility(visibility)

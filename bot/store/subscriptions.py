@@ -88,6 +88,11 @@ class SqlSubscriptionStore:
         )
         return [(row.tencent_userid, row.meeting_code) for row in await self._sql.fetch_all(query)]
 
+    async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
+        """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
+        c = t.subscriptions.c
+        return await self._select(c.team_id == team_id, c.created_by == slack_user_id)
+
     async def _select(self, *conditions: sa.ColumnElement[bool]) -> list[Subscription]:
         c = t.subscriptions.c
         query = (

@@ -145,3 +145,35 @@ instances = sa.Table(
     sa.Column("last_webhook_at", UTCDateTime, nullable=True),
     sa.Column("last_webhook_outcome", sa.Text, nullable=True),
 )
+
+# What Tencent told about meetings, kept because asking again costs a call: a meeting's creator
+# (learned from `meeting.end` and from the creator's own look-ups) and who is not its creator.
+meeting_creators = sa.Table(
+    "meeting_creators",
+    metadata,
+    sa.Column("meeting_id", sa.Text, primary_key=True),
+    sa.Column("meeting_code", sa.Text, nullable=False, index=True),
+    sa.Column("creator_userid", sa.Text, nullable=False),
+    sa.Column("learned_at", UTCDateTime, nullable=False),
+)
+
+not_creators = sa.Table(
+    "not_creators",
+    metadata,
+    sa.Column("meeting_id", sa.Text, primary_key=True),
+    sa.Column("userid", sa.Text, primary_key=True),
+    sa.Column("noted_at", UTCDateTime, nullable=False),
+    # the recent list asks "which of these meetings is this user not the creator of"
+    sa.Index(None, "userid", "meeting_id"),
+)
+
+creator_visibility = sa.Table(
+    "creator_visibility",
+    metadata,
+    sa.Column("team_id", sa.Text, primary_key=True),
+    sa.Column("creator_userid", sa.Text, primary_key=True),
+    sa.Column("visibility", sa.Text, nullable=False),
+    sa.Column("set_by", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.CheckConstraint("visibility IN ('me', 'workspace')", name="visibility"),
+)

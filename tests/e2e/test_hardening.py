@@ -192,6 +192,13 @@ async def test_three_hundred_people_and_one_code_cost_one_call_each_and_then_non
         assert calls <= (len(everyone) if round_ == 0 else 0)
         creator_answer = answers[0]
         assert button_urls(creator_answer[0]) == [r["video_url"] for r in meeting.replays]
-        not_creator = t("lookup_not_creator", "en", ref=f"meeting {meeting.meeting_code}")
+        ref = f"meeting {meeting.meeting_code}"
+        not_creator = t("lookup_not_creator", "en", ref=ref)
+        # Once the creator's own look-up has taught the app whose meeting it is, the others are
+        # told so without a call (bot.core.visibility); until then Tencent says it.
+        only_creator = t("lookup_only_creator", "en", ref=ref, owner="<@U1>")
         for answer in answers[1:]:
-            assert not_creator in str(answer)
+            if round_ == 0:
+                assert not_creator in str(answer) or only_creator in str(answer)
+            else:
+                assert only_creator in str(answer)

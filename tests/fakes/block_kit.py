@@ -187,3 +187,25 @@ def button_urls(message: dict[str, Any]) -> list[str]:
         elements += block.get("elements", []) if block.get("type") == "actions" else []
         urls += [e["url"] for e in elements if isinstance(e, dict) and "url" in e]
     return urls
+
+
+#: the most blocks a modal or Home tab view may hold
+MAX_VIEW_BLOCKS = 100
+
+
+def assert_valid_view(view: dict[str, Any]) -> None:
+    """Raise AssertionError if Slack would refuse `view` (a `home` view) in `views.publish`."""
+    if not isinstance(view, dict):
+        _fail("view", "must be an object")
+    if view.get("type") != "home":
+        _fail("view.type", f"must be 'home', got {view.get('type')!r}")
+    blocks = view.get("blocks")
+    if not isinstance(blocks, list) or not blocks:
+        _fail("view.blocks", "must be a non-empty list")
+    if len(blocks) > MAX_VIEW_BLOCKS:
+        _fail("view.blocks", f"{len(blocks)} blocks, limit {MAX_VIEW_BLOCKS}")
+    action_ids: set[str] = set()
+    block_ids: set[str] = set()
+    for n, block in enumerate(blocks):
+        _check_block(block, f"view.blocks[{n}]", action_ids, block_ids)
+    json.dumps(view)

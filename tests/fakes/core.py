@@ -12,7 +12,7 @@ import pytest
 
 from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
 from bot.meeting import errors
-from bot.meeting.models import LiveReplay, MeetingReplays
+from bot.meeting.models import HistoryMeeting, LiveReplay, MeetingReplays
 
 
 class Clock:
@@ -59,14 +59,52 @@ class ReplayBook:
     calls: int = 0
     gate: asyncio.Event | None = None
     failure: errors.TencentMeetingError | None = None
+    #: Tencent's history query: (who sees it in their history, the meeting as listed)
+    history: list[tuple[frozenset[str], HistoryMeeting]] = field(default_factory=list)
+    history_calls: int = 0
+    #: the meeting IDs asked about, in order
+    asked: list[str] = field(default_factory=list)
 
     def add(self, creator: str, found: MeetingReplays) -> None:
         self.meetings[found.meeting_id] = (creator, found)
+
+    def add_ended(
+        self,
+        creator: str,
+        found: MeetingReplays,
+        *,
+        ended: datetime,
+        attendees: tuple[str, ...] = (),
+    ) -> None:
+        """A meeting that ended at `ended`: in the history of its creator and its attendees."""
+        self.add(creator, found)
+        listed = HistoryMeeting(
+            meeting_id=found.meeting_id,
+            meeting_code=found.meeting_code,
+            subject=found.subject,
+            start_time=ended - timedelta(hours=1),
+            end_time=ended,
+        )
+        self.history.append((frozenset({creator, *attendees}), listed))
+
+    async def ended_meetings(
+        self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
+    ) -> list[HistoryMeeting]:
+        self.history_calls += 1
+        if self.failure is not None:
+            raise self.failure
+        found = [
+            m
+            for users, m in self.history
+            if userid in users and m.end_time is not None and start <= m.end_time <= end
+        ]
+        return sorted(found, key=lambda m: m.end_time or start, reverse=True)[: 20 * max_pages]
 
     async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]:
         return await self._answer(lambda m: m.meeting_code == meeting_code, userid)
 
     async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
+        self.asked.append(meeting_id)
         return await self._answer(lambda m: m.meeting_id == meeting_id, userid)
 
     async def _answer(self, matches: object, userid: str) -> list[MeetingReplays]:

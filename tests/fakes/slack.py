@@ -27,7 +27,7 @@ from aiohttp import web
 from slack_sdk.signature import SignatureVerifier
 from yarl import URL
 
-from tests.fakes.block_kit import assert_valid_message
+from tests.fakes.block_kit import assert_valid_message, assert_valid_view
 
 Params = dict[str, Any]
 Handler = Callable[[Params], Awaitable[Params]]
@@ -47,6 +47,9 @@ class FakeUser:
     email: str | None = None
     locale: str = "en-US"
     is_bot: bool = False
+    #: a multi-channel guest (`is_restricted`) or a single-channel one (`is_ultra_restricted`)
+    is_restricted: bool = False
+    is_ultra_restricted: bool = False
 
     def to_slack(self, team_id: str, *, include_locale: bool) -> Params:
         profile: Params = {"real_name": self.name, "display_name": self.name}
@@ -58,6 +61,8 @@ class FakeUser:
             "name": self.name,
             "real_name": self.name,
             "is_bot": self.is_bot,
+            "is_restricted": self.is_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
             "deleted": False,
             "profile": profile,
         }
@@ -115,6 +120,8 @@ class FakeSlack:
         self.posted: list[Params] = []
         self.ephemerals: list[Params] = []
         self.updates: list[Params] = []
+        #: user → the Home view last published for them (views.publish)
+        self.homes: dict[str, Params] = {}
         #: every message Slack would have refused: {"method", "payload", "error"}
         self.rejected: list[Params] = []
         #: `response_url` token → accepted JSON payloads
@@ -174,8 +181,18 @@ class FakeSlack:
         locale: str = "en-US",
         name: str | None = None,
         is_bot: bool = False,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
     ) -> FakeUser:
-        user = FakeUser(user_id, name or user_id.lower(), email, locale, is_bot)
+        user = FakeUser(
+            user_id,
+            name or user_id.lower(),
+            email,
+            locale,
+            is_bot,
+            is_restricted=is_restricted,
+            is_ultra_restricted=is_ultra_restricted,
+        )
         self.users[user_id] = user
         return user
 
@@ -333,6 +350,7 @@ class FakeSlack:
             "chat.update": self._update,
             "conversations.open": self._conversations_open,
             "conversations.replies": self._conversations_replies,
+            "views.publish": self._views_publish,
             "apps.connections.open": self._connections_open,
         }
 
@@ -510,6 +528,26 @@ class FakeSlack:
                 stored[key] = params[key]
         self.updates.append({**params, "time": time.monotonic()})
         return {"ok": True, "channel": channel, "ts": ts, "text": stored["text"], "message": stored}
+
+    async def _views_publish(self, params: Params) -> Params:
+        user_id = str(params.get("user_id", ""))
+        if user_id not in self.users:
+            return _error("user_not_found")
+        view = params.get("view")
+        if isinstance(view, str):
+            try:
+                view = json.loads(view)
+            except ValueError:
+                return _error("invalid_arguments")
+        try:
+            assert_valid_view(view)
+        except AssertionError as error:
+            self.rejected.append(
+                {"method": "views.publish", "payload": params, "error": str(error)}
+            )
+            return _error("invalid_arguments", response_metadata={"messages": [str(error)]})
+        self.homes[user_id] = view
+        return {"ok": True, "view": {"id": f"V{user_id}", **view}}
 
     async def _conversations_open(self, params: Params) -> Params:
         users = [u for u in str(params.get("users", "")).split(",") if u]
@@ -775,6 +813,56 @@ class SlackSender:
             "application/x-www-form-urlencoded",
             timestamp=timestamp,
             signature=signature,
+        )
+        return _with_response_url(reply, response_url)
+
+    async def app_home_opened(self, *, user_id: str) -> SlackReply:
+        """The person opened the bot's Home tab."""
+        event: Params = {
+            "type": "app_home_opened",
+            "user": user_id,
+            "channel": self._fake.dm_channel(user_id),
+            "tab": "home",
+            "event_ts": f"{time.time():.6f}",
+        }
+        return await self.event(event)
+
+    async def message_shortcut(
+        self,
+        callback_id: str,
+        message_text: str,
+        *,
+        user_id: str,
+        channel_id: str = "C1",
+        response_url: str | None = None,
+    ) -> SlackReply:
+        """A message shortcut used on a message saying `message_text` (as Slack sends it)."""
+        response_url = response_url or self._fake.new_response_url()
+        ts = self._fake.next_ts()
+        payload: Params = {
+            "type": "message_action",
+            "token": "unused",
+            "action_ts": f"{time.time():.6f}",
+            "team": {"id": self._fake.team_id, "domain": "fake-team"},
+            "user": {
+                "id": user_id,
+                "name": self._user_name(user_id),
+                "team_id": self._fake.team_id,
+            },
+            "channel": {"id": channel_id, "name": "general"},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self._trigger_id(),
+            "response_url": response_url,
+            "message_ts": ts,
+            "message": {"type": "message", "user": "UOTHER", "text": message_text, "ts": ts},
+        }
+        reply = await self._send(
+            urlencode({"payload": json.dumps(payload)}).encode(),
+            "application/x-www-form-urlencoded",
+            timestamp=None,
+            signature=None,
         )
         return _with_response_url(reply, response_url)
 

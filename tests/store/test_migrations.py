@@ -20,7 +20,7 @@ from bot.store.engine import open_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.tables import metadata
 
-HEAD = "0005"
+HEAD = "0006"
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 METHODS = [LinkMethod.SELF_VERIFIED, LinkMethod.ADMIN, LinkMethod.EMAIL_MATCH]
 

@@ -8,9 +8,11 @@ import pytest
 from bot.core.identity import Identity, TencentDirectory
 from bot.core.lookup import ReplayLookup
 from bot.core.parsing import parse_command
+from bot.core.recent import RecentMeetings
 from bot.core.records import LinkMethod
 from bot.core.storage import Storage
 from bot.core.subscriptions import DigestSettings
+from bot.core.visibility import MeetingAccess
 from bot.i18n import t
 from bot.meeting import errors
 from bot.meeting.models import TencentUser
@@ -47,7 +49,11 @@ def answers(storage: Storage, book: ReplayBook, *, directory_down: bool = False)
         directory=TencentDirectory(people, "admin") if directory_down else None,
     )
     settings = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
-    return Answers(identity, lookup, settings)
+    access = MeetingAccess(
+        identity, lookup, storage.meetings, storage.visibility, storage.links, clock=Clock()
+    )
+    recent = RecentMeetings(book, lookup, storage.meetings, clock=Clock())
+    return Answers(identity, access, settings, recent)
 
 
 def text(reply: Reply) -> str:
@@ -104,7 +110,12 @@ async def test_a_directory_that_cannot_be_read_is_one_answer_for_every_command(
 @pytest.mark.usefixtures("linked")
 async def test_whoami_says_how_the_link_was_made(storage: Storage, book: ReplayBook) -> None:
     reply = await ask(storage, book, "whoami")
-    assert text(reply) == t("whoami_admin", "en", userid="alice", admin="<@UADMIN>")
+    assert text(reply) == "\n".join(
+        [
+            t("whoami_admin", "en", userid="alice", admin="<@UADMIN>"),
+            t("visibility_status_me", "en"),
+        ]
+    )
 
 
 @pytest.mark.usefixtures("linked")
@@ -147,3 +158,34 @@ async def test_only_admins_link_others(storage: Storage, book: ReplayBook) -> No
     assert text(reply) == t("link_done_other", "en", userid="bob", user="<@U2>")
     link = await storage.links.get("T1", "U2")
     assert link is not None and link.method is LinkMethod.ADMIN
+
+
+async def test_the_empty_command_of_an_unlinked_person_is_the_help(
+    storage: Storage, book: ReplayBook
+) -> None:
+    reply = await ask(storage, book, "")
+    assert text(reply) == t("help", "en", status=t("status_not_linked", "en"))
+
+
+@pytest.mark.usefixtures("linked")
+async def test_the_empty_command_lists_recent_meetings_and_ends_with_the_hint(
+    storage: Storage, book: ReplayBook
+) -> None:
+    reply = await ask(storage, book, "")
+    blocks = reply.messages[0]["blocks"]
+    assert blocks[0]["text"]["text"] == t("recent_header", "en", days=7)
+    assert blocks[-1]["elements"][0]["text"] == t("recent_hint", "en")
+    assert not reply.public
+
+
+async def test_visibility_needs_a_link(storage: Storage, book: ReplayBook) -> None:
+    reply = await ask(storage, book, "visibility workspace")
+    assert text(reply) == t("lookup_not_linked", "en")
+
+
+@pytest.mark.usefixtures("linked")
+async def test_visibility_is_set_and_shown(storage: Storage, book: ReplayBook) -> None:
+    reply = await ask(storage, book, "可见 workspace")
+    assert text(reply) == t("visibility_done_workspace", "en")
+    assert await storage.visibility.get("T1", "alice") == "workspace"
+    assert t("visibility_status_workspace", "en") in text(await ask(storage, book, "whoami"))

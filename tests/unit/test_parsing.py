@@ -18,7 +18,9 @@ from bot.core.parsing import (
     Lookup,
     MeetingRef,
     Problem,
+    Recent,
     Refresh,
+    SetVisibility,
     Status,
     Subscribe,
     Subscriptions,
@@ -28,6 +30,7 @@ from bot.core.parsing import (
     find_meeting_refs,
     parse_command,
 )
+from bot.core.records import Visibility
 
 ZH_INVITATION = """张三 邀请您参加腾讯会议
 会议主题：周会
@@ -241,9 +244,57 @@ def test_a_link_between_two_short_numbers_does_not_join_them() -> None:
 # the other commands
 
 
-@pytest.mark.parametrize("text", ["", "   ", "\n", "help", "HELP", "Help me", "帮助", "?"])
+@pytest.mark.parametrize("text", ["help", "HELP", "Help me", "帮助", "?"])
 def test_help(text: str) -> None:
     assert parse_command(text) == Help()
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        ("", Recent(7)),
+        ("   ", Recent(7)),
+        ("\n", Recent(7)),
+        ("recent", Recent(7)),
+        ("RECENT 30", Recent(30)),
+        ("recent 1", Recent(1)),
+        ("recent 90", Recent(90)),
+        ("recent 14d", Recent(14)),
+        ("最近", Recent(7)),
+        ("最近30天", Recent(30)),
+        ("最近 ３０", Recent(30)),
+    ],
+)
+def test_recent(text: str, command: Recent) -> None:
+    assert parse_command(text) == command
+
+
+@pytest.mark.parametrize("text", ["recent 0", "recent 91", "recent week", "recent 7 8", "最近-3"])
+def test_recent_days_out_of_range_are_refused(text: str) -> None:
+    command = parse_command(text)
+    assert isinstance(command, Invalid)
+    assert command.problem is Problem.BAD_DAYS
+
+
+@pytest.mark.parametrize(
+    ("text", "visibility"),
+    [
+        ("visibility me", Visibility.ME),
+        ("visibility workspace", Visibility.WORKSPACE),
+        ("Visibility WORKSPACE", Visibility.WORKSPACE),
+        ("可见 me", Visibility.ME),
+        ("可见工作区", Visibility.WORKSPACE),
+    ],
+)
+def test_visibility(text: str, visibility: Visibility) -> None:
+    assert parse_command(text) == SetVisibility(visibility)
+
+
+@pytest.mark.parametrize("text", ["visibility", "visibility team", "visibility me workspace"])
+def test_bad_visibility_is_refused(text: str) -> None:
+    command = parse_command(text)
+    assert isinstance(command, Invalid)
+    assert command.problem is Problem.BAD_VISIBILITY
 
 
 @pytest.mark.parametrize(

@@ -8,9 +8,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
-from bot.core.lookup import ReplayLookup
+from bot.core.outcomes import LookupProblem
+from bot.core.visibility import Asker, MeetingAccess
 from bot.i18n import t
 from bot.slack.profiles import SlackProfiles
 from bot.slack.render.messages import (
@@ -28,8 +28,7 @@ log = logging.getLogger(__name__)
 def register(
     app: AsyncApp,
     *,
-    identity: Identity,
-    lookup: ReplayLookup,
+    access: MeetingAccess,
     profiles: SlackProfiles,
     responder: Responder,
     in_flight: InFlight,
@@ -57,11 +56,11 @@ def register(
                 return
             team_id = (body.get("team") or {}).get("id") or ""
             try:
-                userid = await identity.resolve(team_id, user_id)
-                if userid is None:
+                guest = (await profiles.get(user_id)).guest
+                results = await access.lookup_many(request.refs, Asker(team_id, user_id, guest))
+                if all(result.problem is LookupProblem.NOT_LINKED for result in results):
                     await say("share_expired")
                     return
-                results = await lookup.lookup_many(request.refs, userid)
             except Exception:
                 # The button was acknowledged: without this line the click would seem ignored.
                 log.exception("sharing for %s failed", user_id)

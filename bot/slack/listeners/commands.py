@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.core.in_flight import InFlight
-from bot.core.parsing import Lookup, Refresh, parse_command
+from bot.core.parsing import Lookup, Recent, Refresh, parse_command
 from bot.i18n import t
 from bot.slack.answers import Answers, Caller
 from bot.slack.observe import note_outcome
@@ -38,18 +38,30 @@ def register(
                 await ack(text=t("overloaded", hint), response_type="ephemeral")
                 return
             await ack(text=lookup_ack_text(parsed.refs, hint), response_type="ephemeral")
+        elif isinstance(parsed, Recent):
+            # A recent list costs Tencent calls like a look-up, so it is turned away alike.
+            hint = profiles.locale_hint(user_id)
+            if in_flight.full:
+                log.warning(
+                    "turned a recent list away: %d pieces of work in flight", in_flight.count
+                )
+                await ack(text=t("overloaded", hint), response_type="ephemeral")
+                return
+            await ack(text=t("ack_recent", hint, days=parsed.days), response_type="ephemeral")
         else:
             await ack()
 
         async with in_flight.track():
             locale = profiles.locale_hint(user_id)
             try:
-                locale = (await profiles.get(user_id)).locale
+                profile = await profiles.get(user_id)
+                locale = profile.locale
                 caller = Caller(
                     team_id=command.get("team_id") or "",
                     user_id=user_id,
                     channel_id=command.get("channel_id") or "",
                     locale=locale,
+                    guest=profile.guest,
                 )
                 messages = (await answers.answer(parsed, caller, shareable=True)).messages
             except Exception:

@@ -93,7 +93,8 @@ class Conversation:
             locale = self._profiles.locale_hint(user_id)
             public = False
             try:
-                locale = (await self._profiles.get(user_id)).locale
+                profile = await self._profiles.get(user_id)
+                locale = profile.locale
                 text = _without_own_mention(event.get("text") or "", bot_user_id)
                 command = p.parse_command(text)
                 if not text and thread_ts and not direct:
@@ -104,6 +105,7 @@ class Conversation:
                     user_id=user_id,
                     channel_id=channel,
                     locale=locale,
+                    guest=profile.guest,
                 )
                 reply = await self._answers.answer(command, caller, shareable=False)
                 messages = reply.messages

@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.core.outcomes import LookupResult
+from bot.core.outcomes import LookupResult, Owner
 from bot.core.parsing import MeetingRef
 from bot.i18n import Locale, format_duration, t
 from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.slack.render.block_kit import BlockDict, context, header, section, watch_button
 from bot.slack.render.limits import MAX_HEADER_TEXT
-from bot.slack.render.mrkdwn import cut, escape_mrkdwn, is_linkable_url, one_line
+from bot.slack.render.mrkdwn import cut, escape_mrkdwn, is_linkable_url, mention, one_line
 
 # Replay names and rooms are shown whole when reasonable; beyond these they are cut, so that one
 # replay never crowds a message.
@@ -81,17 +81,26 @@ def _replay_count(count: int, locale: Locale) -> str:
     )
 
 
-def meeting_card(meeting: MeetingReplays, locale: Locale) -> Card:
-    """The card of one meeting: its subject, code, ID and every replay."""
+def describe_owner(owner: Owner) -> str:
+    """A meeting's creator in a sentence: their Slack mention when linked, else their userid."""
+    if owner.slack_user_id:
+        return mention(owner.slack_user_id)
+    return f"`{cut(one_line(owner.userid), _CODE_LIMIT, escape=True)}`"
+
+
+def meeting_card(meeting: MeetingReplays, locale: Locale, owner: Owner | None = None) -> Card:
+    """The card of one meeting: its subject, code, ID and every replay; whose meeting it is when
+    it was looked up on its creator's behalf."""
     subject = one_line(meeting.subject) or t("untitled_meeting", locale)
     code = cut(one_line(meeting.meeting_code), _CODE_LIMIT, escape=True)
     meeting_id = cut(one_line(meeting.meeting_id), _CODE_LIMIT, escape=True)
     replays = meeting.live_replay_list
-    facts = [
+    names = [
         *([t("card_code", locale, code=f"`{code}`")] if code else []),
         *([t("card_id", locale, meeting_id=f"`{meeting_id}`")] if meeting_id else []),
-        _replay_count(len(replays), locale),
     ]
+    whose = [t("card_owner", locale, owner=describe_owner(owner))] if owner else []
+    facts = [*names, _replay_count(len(replays), locale), *whose]
     head = header(subject)
     items = [_replay_item(replay, n, locale) for n, replay in enumerate(replays, 1)]
     if not items:
@@ -101,7 +110,7 @@ def meeting_card(meeting: MeetingReplays, locale: Locale) -> Card:
     return Card(
         head=[head, context(" · ".join(facts))],
         again=[head],
-        title=" · ".join([f"*{cut(subject, _OVERFLOW_TITLE_LIMIT, escape=True)}*", *facts[:-1]]),
+        title=" · ".join([f"*{cut(subject, _OVERFLOW_TITLE_LIMIT, escape=True)}*", *names, *whose]),
         items=items,
         fallback=t(
             "fallback_meeting",
@@ -123,12 +132,14 @@ def lookup_cards(results: Sequence[LookupResult], locale: Locale) -> list[Card]:
     cards: list[Card] = []
     for result in results:
         ref = describe_ref(result.ref, locale)
+        owner = describe_owner(result.owner) if result.owner else ""
         if result.problem is not None:
-            cards.append(notice_card(":warning: " + t(f"lookup_{result.problem}", locale, ref=ref)))
+            notice = t(f"lookup_{result.problem}", locale, ref=ref, owner=owner)
+            cards.append(notice_card(":warning: " + notice))
         elif not result.meetings:
             cards.append(notice_card(t("lookup_no_meeting", locale, ref=ref)))
         else:
-            cards.extend(meeting_card(meeting, locale) for meeting in result.meetings)
+            cards.extend(meeting_card(m, locale, result.owner) for m in result.meetings)
     return cards
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core.outcomes import LookupProblem, LookupResult
+from bot.core.outcomes import LookupProblem, LookupResult, Owner
 from bot.core.parsing import MeetingRef
 from bot.i18n import LOCALES, Locale, t
 from bot.meeting.models import LiveReplay, MeetingReplays
@@ -72,12 +72,13 @@ def test_a_look_up_that_found_no_meeting_says_so() -> None:
 @pytest.mark.parametrize("locale", LOCALES)
 @pytest.mark.parametrize("problem", list(LookupProblem))
 def test_each_problem_renders_its_message(problem: LookupProblem, locale: Locale) -> None:
-    messages = render_lookup(
-        [LookupResult(ref=CODE, problem=problem)], locale=locale, requester="U1", shareable=True
-    )
+    # The problems about someone else's meeting name its creator; the others ignore the owner.
+    result = LookupResult(ref=CODE, problem=problem, owner=Owner("alice", "U9"))
+    messages = render_lookup([result], locale=locale, requester="U1", shareable=True)
     assert_valid(messages)
     ref = t("ref_code", locale, code="295150176")
-    assert t(f"lookup_{problem}", locale, ref=ref) in messages[0]["blocks"][0]["text"]["text"]
+    expected = t(f"lookup_{problem}", locale, ref=ref, owner="<@U9>")
+    assert expected in messages[0]["blocks"][0]["text"]["text"]
     assert share_buttons(messages) == []  # nothing found, nothing to share
 
 

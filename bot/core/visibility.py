@@ -1,0 +1,173 @@
+"""Who may see a meeting's replays: the creator's choice, and the look-ups that follow from it.
+
+Tencent shows a meeting's replays only to its creator. A creator may share them with their Slack
+workspace (`/replays visibility workspace`); the default, `me`, keeps today's behaviour. The app
+learns each meeting's creator from `meeting.end` and from the creator's own successful look-ups,
+and keeps it (`MeetingStore`): by meeting ID for good, by code for 30 days, since codes are
+recycled 30 days after a meeting's scheduled start.
+
+When someone asks about a meeting whose creator is known and is somebody else:
+- with `me`, the answer is at once, without a Tencent call: only the creator can see it;
+- with `workspace`, a full member is answered with a look-up made with the creator's userid (so
+  any number of people asking at once share one call, coalesced by `ReplayLookup`), and the card
+  says whose meeting it is; a guest is refused.
+
+The setting is read from the database on every such look-up (one primary-key read): a creator
+who turns it back to `me` stops the next look-up, in every instance, and no cached replay list is
+served to someone who may no longer see it, since the cache is consulted only after the check.
+Whether the asker *is* the creator is told by the creator's links, so that hundreds of people
+asking about one known meeting cost no identity look-up (no directory crawl, no Tencent call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from bot.core.identity import Identity
+from bot.core.lookup import ReplayLookup
+from bot.core.memo import Memo
+from bot.core.outcomes import LookupProblem, LookupResult, Owner
+from bot.core.parsing import MeetingRef
+from bot.core.records import EndedMeeting, Visibility
+from bot.core.storage import (
+    LinkStore,
+    MeetingStore,
+    StorageRejected,
+    StorageUnavailable,
+    VisibilityStore,
+)
+
+log = logging.getLogger(__name__)
+
+#: Tencent recycles a meeting code this long after its meeting's scheduled start
+CODE_REUSE = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class Asker:
+    """Who asks: their workspace, their Slack user, and whether Slack says they are a guest (a
+    profile that could not be read counts as a guest: sharing with full members fails closed)."""
+
+    team_id: str
+    slack_user_id: str
+    guest: bool = False
+
+
+class MeetingAccess:
+    """Look-ups on behalf of people, by the creators' visibility settings (see the module)."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        lookup: ReplayLookup,
+        meetings: MeetingStore,
+        visibility: VisibilityStore,
+        links: LinkStore,
+        *,
+        creator_ttl: float = 60.0,
+        max_cached_creators: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._identity = identity
+        self._lookup = lookup
+        self._meetings = meetings
+        self._visibility = visibility
+        self._links = links
+        self._wall = wall
+        # Known creators only (a creator never changes for an ID, and a code's only when it is
+        # recycled a month on); an unknown one is read again, since it may be learned any moment.
+        self._creators: Memo[MeetingRef, str | None] = Memo(
+            ttl=lambda creator: creator_ttl if creator is not None else 0.0,
+            max_entries=max_cached_creators,
+            clock=clock,
+        )
+
+    async def meeting_ended(self, meeting: EndedMeeting) -> None:
+        """Learn a meeting's creator from Tencent's `meeting.end`."""
+        await self._meetings.learn_creator(
+            meeting.meeting_id, meeting.meeting_code, meeting.creator_userid
+        )
+
+    async def visibility_of(self, team_id: str, userid: str) -> Visibility:
+        return await self._visibility.get(team_id, userid)
+
+    async def set_visibility(
+        self, team_id: str, slack_user_id: str, visibility: Visibility
+    ) -> str | None:
+        """Set who may see the caller's meetings' replays; their userid, None when not linked.
+        Raises IdentityUnavailable when who the caller is cannot be told now."""
+        userid = await self._identity.resolve(team_id, slack_user_id)
+        if userid is None:
+            return None
+        await self._visibility.set(team_id, userid, visibility, set_by=slack_user_id)
+        log.info("%s (%s) set visibility to %s", slack_user_id, userid, visibility)
+        return userid
+
+    async def lookup_many(
+        self, refs: Iterable[MeetingRef], asker: Asker, *, fresh: bool = False
+    ) -> list[LookupResult]:
+        """Raises IdentityUnavailable when who the asker is cannot be told now."""
+        return list(await asyncio.gather(*(self.lookup(r, asker, fresh=fresh) for r in refs)))
+
+    async def lookup(self, ref: MeetingRef, asker: Asker, *, fresh: bool = False) -> LookupResult:
+        """Raises IdentityUnavailable when who the asker is cannot be told now."""
+        creator = await self._creators.fetch(ref, lambda: self._known_creator(ref))
+        if creator is not None:
+            owner = await self._owner(creator, asker)
+            if owner is not None:
+                return await self._on_behalf_of(ref, owner, asker, fresh=fresh)
+        userid = await self._identity.resolve(asker.team_id, asker.slack_user_id)
+        if userid is None:
+            return LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED)
+        result = await self._lookup.lookup(ref, userid, fresh=fresh)
+        await self._learn(ref, userid, result)
+        return result
+
+    async def _known_creator(self, ref: MeetingRef) -> str | None:
+        if ref.kind == "id":
+            return await self._meetings.creator_by_id(ref.value)
+        since = self._wall() - CODE_REUSE
+        return await self._meetings.creator_by_code(ref.value, learned_since=since)
+
+    async def _owner(self, creator: str, asker: Asker) -> Owner | None:
+        """The creator as an `Owner` when the asker is somebody else; None when the asker is the
+        creator, or may be (the creator has no link in this workspace to tell)."""
+        links = [
+            link
+            for link in await self._links.for_tencent_user(creator)
+            if link.team_id == asker.team_id
+        ]
+        if not links or any(link.slack_user_id == asker.slack_user_id for link in links):
+            return None
+        return Owner(creator, links[0].slack_user_id)
+
+    async def _on_behalf_of(
+        self, ref: MeetingRef, owner: Owner, asker: Asker, *, fresh: bool
+    ) -> LookupResult:
+        visibility = await self._visibility.get(asker.team_id, owner.userid)
+        if visibility is not Visibility.WORKSPACE:
+            return LookupResult(ref=ref, problem=LookupProblem.ONLY_CREATOR, owner=owner)
+        if asker.guest:
+            log.info(
+                "refused guest %s a look-up of %s's meeting", asker.slack_user_id, owner.userid
+            )
+            return LookupResult(ref=ref, problem=LookupProblem.GUEST, owner=owner)
+        result = await self._lookup.lookup(ref, owner.userid, fresh=fresh)
+        return replace(result, owner=owner)
+
+    async def _learn(self, ref: MeetingRef, userid: str, result: LookupResult) -> None:
+        """Keep what a look-up with the asker's own userid told: their meetings, or that they
+        did not create this one. Best effort: the answer stands whether or not it is kept."""
+        try:
+            for found in result.meetings:
+                await self._meetings.learn_creator(found.meeting_id, found.meeting_code, userid)
+            if result.problem is LookupProblem.NOT_CREATOR and ref.kind == "id":
+                await self._meetings.note_not_creator(ref.value, userid)
+        except (StorageUnavailable, StorageRejected) as error:
+            log.warning("could not keep what the look-up of %s told: %r", ref.value, error)

@@ -1,0 +1,138 @@
+"""The caller's recent meetings as compact cards: for the answer to `/replays` (and
+`/replays recent [days]`) and for App Home.
+
+A compact card is one section (subject, when it ended, its code) whose accessory is the watch
+button when the meeting has one replay, followed by an actions block of numbered watch buttons
+when it has more: at most two blocks a meeting, so ten meetings fit any message. Times are Slack
+date tokens, which every reader sees in their own time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.core.outcomes import LookupProblem
+from bot.core.recent import RecentList, RecentMeeting
+from bot.i18n import Locale, t
+from bot.meeting.models import LiveReplay
+from bot.slack.render.block_kit import (
+    WATCH_ACTION_PREFIX,
+    BlockDict,
+    Message,
+    actions,
+    context,
+    section,
+    watch_button,
+)
+from bot.slack.render.limits import MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_SECTION_TEXT
+from bot.slack.render.mrkdwn import cut, escape_mrkdwn, fallback_text, is_linkable_url, one_line
+
+_SUBJECT_LIMIT = 200
+_MORE_LISTED = 10
+_MORE_SUBJECT_LIMIT = 60
+
+
+def when(moment: datetime | None) -> str:
+    """A time as a Slack date token (shown in the reader's time zone), UTC text as fallback."""
+    if moment is None:
+        return "?"
+    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+
+
+def _failure_key(recent: RecentList) -> str:
+    return "recent_busy" if recent.problem is LookupProblem.BUSY else "recent_failed"
+
+
+def _linkable(replays: list[LiveReplay]) -> list[LiveReplay]:
+    return [r for r in replays if is_linkable_url(r.video_url.strip())]
+
+
+class _Buttons:
+    """Numbers watch buttons: action ids must be unique within a message or a view."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def watch(self, label: str, url: str) -> BlockDict:
+        self.count += 1
+        return {**watch_button(label, url), "action_id": f"{WATCH_ACTION_PREFIX}{self.count}"}
+
+
+def compact_card(item: RecentMeeting, locale: Locale, buttons: _Buttons) -> list[BlockDict]:
+    """One or two blocks: the meeting's line and its replays as buttons."""
+    meeting = item.meeting
+    subject = one_line(meeting.subject or item.replays.subject) or t("untitled_meeting", locale)
+    facts = [
+        f"*{cut(subject, _SUBJECT_LIMIT, escape=True)}*",
+        t("recent_ended", locale, when=when(meeting.end_time)),
+    ]
+    code = one_line(meeting.meeting_code or item.replays.meeting_code)
+    if code:
+        facts.append(t("card_code", locale, code=f"`{cut(code, 40, escape=True)}`"))
+    replays = _linkable(item.replays.live_replay_list)
+    text = " · ".join(facts)
+    watch = t("watch_button", locale)
+    if len(replays) <= 1:
+        accessory = buttons.watch(watch, replays[0].video_url.strip()) if replays else None
+        return [section(cut(text, MAX_SECTION_TEXT, escape=False), accessory)]
+    labelled = [
+        buttons.watch(
+            f"{n}. {one_line(r.live_subject) or t('untitled_replay', locale, n=n)}",
+            r.video_url.strip(),
+        )
+        for n, r in enumerate(replays[:MAX_ACTIONS_ELEMENTS], 1)
+    ]
+    return [section(cut(text, MAX_SECTION_TEXT, escape=False)), actions(labelled)]
+
+
+def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[BlockDict]:
+    """The list in at most `room` blocks: header, the meetings, how many were looked at, the
+    rest and what went wrong. Meetings that do not fit are counted with the rest."""
+    if recent.problem is not None:
+        return [section(t(_failure_key(recent), locale))]
+    head = [section(t("recent_header", locale, days=recent.days))]
+    looked = context(
+        t("recent_looked_at", locale, ended=recent.ended, days=recent.days, shown=len(recent.shown))
+    )
+    tail_room = 3  # the looked-at line, the rest, the trouble
+    buttons = _Buttons()
+    cards: list[BlockDict] = []
+    left_out = 0
+    for item in recent.shown:
+        card = compact_card(item, locale, buttons)
+        if len(head) + len(cards) + len(card) + tail_room > room:
+            left_out += 1
+            continue
+        cards += card
+    blocks = [*head, *cards, looked]
+    rest = len(recent.unchecked) + left_out
+    if rest:
+        listed = [
+            f"{cut(one_line(m.subject) or t('untitled_meeting', locale), _MORE_SUBJECT_LIMIT, escape=True)}"
+            f" (`{escape_mrkdwn(m.meeting_code)}`)"
+            for m in recent.unchecked[:_MORE_LISTED]
+            if m.meeting_code
+        ]
+        if len(recent.unchecked) > _MORE_LISTED:
+            listed.append("…")
+        more = t("recent_more", locale, count=rest, meetings=", ".join(listed) or "…")
+        blocks.append(section(cut(more, MAX_SECTION_TEXT, escape=False)))
+    if recent.incomplete is not None:
+        blocks.append(section(":warning: " + t("recent_incomplete", locale)))
+    return blocks[:room]
+
+
+def render_recent(recent: RecentList, *, locale: Locale) -> list[Message]:
+    """The answer to `/replays` and `/replays recent [days]`: one message, ending with the usage
+    hint the empty command used to give."""
+    hint = context(t("recent_hint", locale))
+    blocks = [*recent_blocks(recent, locale, room=MAX_BLOCKS - 1), hint]
+    lines = [t("recent_header", locale, days=recent.days)]
+    lines += [
+        escape_mrkdwn(one_line(item.meeting.subject)) or t("untitled_meeting", locale)
+        for item in recent.shown
+    ]
+    if recent.problem is not None:
+        lines = [t(_failure_key(recent), locale)]
+    return [{"text": fallback_text(lines), "blocks": blocks}]

@@ -1,0 +1,118 @@
+"""`SqlMeetingStore` and `SqlVisibilityStore`: what the app learned about meetings (creators, and
+who is not a meeting's creator) and each creator's choice of who may see their replays."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bot.core.records import Visibility
+from bot.store import tables as t
+from bot.store.sql import Sql, utcnow
+
+#: ids per `IN (...)` list: far below SQLite's and asyncpg's parameter limits
+_CHUNK = 500
+
+
+class SqlMeetingStore:
+    """`bot.core.storage.MeetingStore` on SQL; every write is one idempotent upsert."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
+        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
+        insert = self._sql.insert(t.meeting_creators).values(
+            meeting_id=meeting_id,
+            meeting_code=meeting_code,
+            creator_userid=creator_userid,
+            learned_at=utcnow(),
+        )
+        new = insert.excluded
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.meeting_creators.c.meeting_id],
+            set_={
+                # a look-up by ID may not carry the code: keep the one known
+                "meeting_code": sa.case(
+                    (new.meeting_code == "", t.meeting_creators.c.meeting_code),
+                    else_=new.meeting_code,
+                ),
+                "creator_userid": new.creator_userid,
+                "learned_at": new.learned_at,
+            },
+        )
+        await self._sql.write(statement)
+
+    async def creator_by_id(self, meeting_id: str) -> str | None:
+        c = t.meeting_creators.c
+        return await self._sql.scalar(sa.select(c.creator_userid).where(c.meeting_id == meeting_id))
+
+    async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
+        """The creator of the meeting with this code learned most recently, if at or after
+        `learned_since` (codes are recycled, so older knowledge of a code is not trusted)."""
+        c = t.meeting_creators.c
+        query = (
+            sa.select(c.creator_userid)
+            .where(c.meeting_code == meeting_code, c.learned_at >= learned_since)
+            .order_by(c.learned_at.desc())
+            .limit(1)
+        )
+        return await self._sql.scalar(query)
+
+    async def note_not_creator(self, meeting_id: str, userid: str) -> None:
+        """Remember that Tencent said `userid` did not create this meeting (idempotent)."""
+        statement = (
+            self._sql.insert(t.not_creators)
+            .values(meeting_id=meeting_id, userid=userid, noted_at=utcnow())
+            .on_conflict_do_nothing()
+        )
+        await self._sql.write(statement)
+
+    async def not_creator_of(self, userid: str, meeting_ids: Collection[str]) -> set[str]:
+        """Which of `meeting_ids` this userid is known not to have created."""
+        ids = sorted(set(meeting_ids))
+        found: set[str] = set()
+        c = t.not_creators.c
+        for start in range(0, len(ids), _CHUNK):
+            query = sa.select(c.meeting_id).where(
+                c.userid == userid, c.meeting_id.in_(ids[start : start + _CHUNK])
+            )
+            found.update(row.meeting_id for row in await self._sql.fetch_all(query))
+        return found
+
+
+class SqlVisibilityStore:
+    """`bot.core.storage.VisibilityStore` on SQL. A creator without a row has `Visibility.ME`."""
+
+    def __init__(self, sql: Sql) -> None:
+        self._sql = sql
+
+    async def get(self, team_id: str, creator_userid: str) -> Visibility:
+        c = t.creator_visibility.c
+        value = await self._sql.scalar(
+            sa.select(c.visibility).where(c.team_id == team_id, c.creator_userid == creator_userid)
+        )
+        return Visibility(value) if value else Visibility.ME
+
+    async def set(
+        self, team_id: str, creator_userid: str, visibility: Visibility, *, set_by: str
+    ) -> None:
+        insert = self._sql.insert(t.creator_visibility).values(
+            team_id=team_id,
+            creator_userid=creator_userid,
+            visibility=Visibility(visibility).value,
+            set_by=set_by,
+            updated_at=utcnow(),
+        )
+        new = insert.excluded
+        statement = insert.on_conflict_do_update(
+            index_elements=[t.creator_visibility.c.team_id, t.creator_visibility.c.creator_userid],
+            set_={
+                "visibility": new.visibility,
+                "set_by": new.set_by,
+                "updated_at": new.updated_at,
+            },
+        )
+        await self._sql.write(statement)
