@@ -21,10 +21,12 @@ from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
 from bot.core.parsing import MeetingRef
+from bot.core.recent import RecentMeetings
 from bot.core.records import LinkMethod
 from bot.core.seen import SeenSlackEvents
 from bot.core.storage import Storage
 from bot.core.subscriptions import DigestSettings
+from bot.core.visibility import MeetingAccess
 from bot.i18n import t
 from bot.slack.answers import Answers
 from bot.slack.listeners import actions, commands, events
@@ -59,7 +61,12 @@ class Listening:
             admins=frozenset(),  # type: ignore[arg-type]
         )
         settings = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
-        answers = Answers(identity, lookup, settings)
+        access = MeetingAccess(
+            identity, lookup, storage.meetings, storage.visibility, storage.links
+        )
+        answers = Answers(
+            identity, access, settings, RecentMeetings(book, lookup, storage.meetings)
+        )
         responder = Responder(session)
         self.app = AsyncApp(
             client=client,
@@ -83,8 +90,7 @@ class Listening:
         )
         actions.register(
             self.app,
-            identity=identity,
-            lookup=lookup,
+            access=access,
             profiles=profiles,
             responder=responder,
             in_flight=self.in_flight,
