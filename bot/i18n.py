@@ -425,6 +425,23 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "*{subject}*（{code}）结束后 {duration} 内没有生成直播回看，我已停止检查。"
         "稍后可用 `/replays {code}` 查询。",
     ),
+    "digest_when": ("*When:* {date}", "*时间：* {date}"),
+    "digest_duration": ("*Duration:* {duration}", "*时长：* {duration}"),
+    "digest_host": ("*Whose:* {host}", "*创建者：* {host}"),
+    "digest_recurring": (
+        "*Recurring meeting*, occurrence {occurrence}",
+        "*周期性会议*，场次 {occurrence}",
+    ),
+    "digest_update_reply": (
+        "{count} new replay(s) of *{subject}*: {names}. The message above now lists every replay.",
+        "*{subject}* 有 {count} 个新的直播回看：{names}。上面的消息已列出全部回看。",
+    ),
+    "digest_gave_up_live": (
+        "*{subject}* ({code}) went live, but no replay appeared within {duration} after it ended, "
+        "so I stopped checking. Replay may be turned off for that stream.",
+        "*{subject}*（{code}）进行过直播，但结束后 {duration} 内没有生成直播回看，我已停止检查。"
+        "该直播可能未开启回看。",
+    ),
     "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
     "duration_hours": ("{hours} h", "{hours} 小时"),
     "duration_hours_minutes": ("{hours} h {minutes} min", "{hours} 小时 {minutes} 分钟"),

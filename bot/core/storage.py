@@ -133,9 +133,16 @@ class DigestJobStore(Protocol):
         ...
 
     async def reschedule(
-        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        due_at: datetime,
+        attempts: int,
+        posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
+        when given); False if `worker_id` lost the lease."""
         ...
 
     async def finish(
@@ -145,8 +152,18 @@ class DigestJobStore(Protocol):
         posted; False if `worker_id` lost the lease."""
         ...
 
-    async def record_delivery(self, job_id: int, recipient: str) -> bool:
-        """Note that (a part of) a digest went to `recipient`; True only the first time."""
+    async def record_delivery(
+        self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
+    ) -> bool:
+        """Note that (a part of) a digest went to `recipient`, as Slack message `ts` in `channel`
+        when given; True only the first time."""
+        ...
+
+    async def place_messages(
+        self, meeting_id: str, place_prefix: str, *, since: datetime
+    ) -> list[PostedPart]:
+        """The recorded Slack messages (deliveries with a ts) of jobs of this meeting created at
+        or after `since`, whose delivery key starts with `place_prefix`; by job id, then key."""
         ...
 
     async def deliveries(self, job_id: int) -> set[str]: ...
@@ -164,6 +181,28 @@ class DigestJobStore(Protocol):
     async def get(self, job_id: int) -> DigestJob | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PostedPart:
+    """A recorded digest message: which job, which delivery key, and where it is in Slack."""
+
+    job_id: int
+    key: str
+    channel: str
+    ts: str
+
+
+class LiveMeetingStore(Protocol):
+    async def mark_live(self, meeting_id: str, *, seen_at: datetime) -> None:
+        """Note that this meeting went live (`meeting.live-started`); repeats keep the newest."""
+        ...
+
+    async def went_live(self, meeting_id: str) -> bool: ...
+
+    async def latest(self) -> datetime | None:
+        """When the newest live-started event was seen; None when none ever was."""
+        ...
+
+
 @dataclass(frozen=True)
 class Storage:
     """Everything durable, one implementation of each part, as the composition root hands it out."""
@@ -173,3 +212,4 @@ class Storage:
     subscriptions: SubscriptionStore
     events: SeenEvents
     digest_jobs: DigestJobStore
+    live: LiveMeetingStore

@@ -15,6 +15,7 @@ from bot.store.digest_jobs import SqlDigestJobStore
 from bot.store.engine import open_engine
 from bot.store.events import SqlSeenEvents
 from bot.store.links import SqlLinkStore
+from bot.store.live import SqlLiveMeetingStore
 from bot.store.migrate import upgrade
 from bot.store.preferences import SqlPreferenceStore
 from bot.store.sql import Sql, translated_errors
@@ -35,6 +36,7 @@ class Database:
             subscriptions=SqlSubscriptionStore(self._sql),
             events=SqlSeenEvents(self._sql),
             digest_jobs=SqlDigestJobStore(self._sql),
+            live=SqlLiveMeetingStore(self._sql),
         )
 
     @property

@@ -25,7 +25,7 @@ from bot.core.records import (
     NewDigest,
     Subscription,
 )
-from bot.core.storage import Storage, StorageRejected
+from bot.core.storage import PostedPart, Storage, StorageRejected
 
 #: what `finish` may close a job as: not PENDING (that is no end) nor SKIPPED (never worked on)
 FINISHED_STATES: frozenset[JobState] = frozenset(
@@ -43,6 +43,7 @@ def memory_storage() -> Storage:
         subscriptions=MemorySubscriptionStore(),
         events=MemorySeenEvents(),
         digest_jobs=MemoryDigestJobStore(),
+        live=MemoryLiveMeetingStore(),
     )
 
 
@@ -216,6 +217,8 @@ class _Job:
     #: None where the table holds NULL: no list was ever recorded
     posted_replays: tuple[str, ...] | None = None
     deliveries: set[str] = field(default_factory=set)
+    #: delivery key → (channel, ts) of the Slack message, when recorded
+    messages: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def snapshot(self) -> DigestJob:
         return DigestJob(
@@ -317,15 +320,24 @@ class MemoryDigestJobStore:
         return True
 
     async def reschedule(
-        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        due_at: datetime,
+        attempts: int,
+        posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
+        when given); False if `worker_id` lost the lease."""
         due_at = _utc(due_at)
         job = self._owned(job_id, worker_id)
         if job is None:
             return False
         job.due_at, job.attempts = due_at, attempts
         job.lease_owner = job.lease_until = None
+        if posted_replays is not None:
+            job.posted_replays = tuple(posted_replays) or None
         return True
 
     async def finish(
@@ -346,7 +358,9 @@ class MemoryDigestJobStore:
         job.posted_replays = posted or None
         return True
 
-    async def record_delivery(self, job_id: int, recipient: str) -> bool:
+    async def record_delivery(
+        self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
+    ) -> bool:
         """Note that (a part of) a digest went to `recipient`; True only the first time. A job
         that does not exist is refused, as the table's foreign key refuses it."""
         job = self._jobs.get(job_id)
@@ -355,7 +369,23 @@ class MemoryDigestJobStore:
         if recipient in job.deliveries:
             return False
         job.deliveries.add(recipient)
+        if channel is not None and ts is not None:
+            job.messages[recipient] = (channel, ts)
         return True
+
+    async def place_messages(
+        self, meeting_id: str, place_prefix: str, *, since: datetime
+    ) -> list[PostedPart]:
+        """The recorded Slack messages of this meeting's jobs created at or after `since` whose
+        key starts with `place_prefix`; by job id, then key."""
+        since = _utc(since)
+        return [
+            PostedPart(job.id, key, channel, ts)
+            for _, job in sorted(self._jobs.items())
+            if job.meeting.meeting_id == meeting_id and job.created_at >= since
+            for key, (channel, ts) in sorted(job.messages.items())
+            if key.startswith(place_prefix)
+        ]
 
     async def deliveries(self, job_id: int) -> set[str]:
         job = self._jobs.get(job_id)
@@ -405,3 +435,20 @@ class MemoryDigestJobStore:
         if job is None or job.state is not JobState.PENDING or job.lease_owner != worker_id:
             return None
         return job
+
+
+class MemoryLiveMeetingStore:
+    """`bot.core.storage.LiveMeetingStore` in a dict of meeting id → when it was seen live."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+
+    async def mark_live(self, meeting_id: str, *, seen_at: datetime) -> None:
+        seen_at = _utc(seen_at)
+        self._seen[meeting_id] = max(seen_at, self._seen.get(meeting_id, seen_at))
+
+    async def went_live(self, meeting_id: str) -> bool:
+        return meeting_id in self._seen
+
+    async def latest(self) -> datetime | None:
+        return max(self._seen.values(), default=None)
