@@ -74,15 +74,23 @@ class SubscriptionStore(Protocol):
         meeting_code: str | None,
         *,
         created_by: str,
+        subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
-        subscribed already."""
+        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
+        subject contains `subject_match` when it is not ''); False when it was subscribed
+        already."""
         ...
 
     async def remove(
-        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        subject_match: str = "",
     ) -> bool:
-        """Remove one subscription; False when there was none."""
+        """Remove one subscription (the one with this filter); False when there was none."""
         ...
 
     async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]: ...
@@ -93,6 +101,11 @@ class SubscriptionStore(Protocol):
 
     async def watched_codes(self) -> list[tuple[str, str]]:
         """Every distinct (tencent_userid, meeting_code) that some channel subscribed to by code."""
+        ...
+
+    async def all_meetings_creators(self) -> list[str]:
+        """Every distinct tencent_userid that some channel subscribed to without a code (all their
+        meetings, filtered or not), in order."""
         ...
 
 

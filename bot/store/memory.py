@@ -120,7 +120,7 @@ class MemorySubscriptionStore:
     """`bot.core.storage.SubscriptionStore` in a dict keyed like the table's primary key."""
 
     def __init__(self) -> None:
-        self._subscriptions: dict[tuple[str, str, str, str], Subscription] = {}
+        self._subscriptions: dict[tuple[str, str, str, str, str], Subscription] = {}
 
     async def add(
         self,
@@ -130,10 +130,12 @@ class MemorySubscriptionStore:
         meeting_code: str | None,
         *,
         created_by: str,
+        subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
-        subscribed already."""
-        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS)
+        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
+        subject contains `subject_match` when it is not ''); False when it was subscribed
+        already."""
+        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS, subject_match)
         if key in self._subscriptions:
             return False
         self._subscriptions[key] = Subscription(
@@ -143,14 +145,21 @@ class MemorySubscriptionStore:
             meeting_code=meeting_code or None,
             created_by=created_by,
             created_at=_utcnow(),
+            subject_match=subject_match,
         )
         return True
 
     async def remove(
-        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        subject_match: str = "",
     ) -> bool:
-        """Remove one subscription; False when there was none."""
-        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS)
+        """Remove one subscription (the one with this filter); False when there was none."""
+        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS, subject_match)
         return self._subscriptions.pop(key, None) is not None
 
     async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
@@ -170,6 +179,10 @@ class MemorySubscriptionStore:
         return sorted(
             {(s.tencent_userid, s.meeting_code) for s in self._ordered() if s.meeting_code}
         )
+
+    async def all_meetings_creators(self) -> list[str]:
+        """Every distinct tencent_userid that some channel subscribed to without a code."""
+        return sorted({s.tencent_userid for s in self._ordered() if not s.meeting_code})
 
     def _ordered(self) -> list[Subscription]:
         return [self._subscriptions[key] for key in sorted(self._subscriptions)]
