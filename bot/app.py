@@ -113,6 +113,8 @@ class Running:
     database: Database
     slack: AsyncWebClient
     lookup: ReplayLookup
+    #: Tencent's ended-meetings history, read by the poller when there is no webhook
+    history: TencentMeetingClient
     digests: DigestRules
     seen: SeenSlackEvents
     in_flight: InFlight
@@ -165,6 +167,7 @@ async def build(settings: Settings) -> Running:
         database=database,
         slack=slack,
         lookup=lookup,
+        history=tencent,
         digests=digests,
         seen=seen,
         in_flight=in_flight,
@@ -212,12 +215,15 @@ class BotServer:
             asyncio.create_task(running.seen.run_purge(stop), name="seen-event purge"),
         ]
         if self.settings.tencent_webhook_token is None:
-            # No webhook, so no meeting.end will come: watch the subscribed codes instead.
+            # No webhook, so no meeting.end will come: watch the subscribed codes and the
+            # meeting history of everyone subscribed to all their meetings instead.
             poller = ReplayPoller(
                 running.lookup,
                 running.digests,
                 delay=self.settings.digest_delay_seconds,
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
+                history=running.history,
+                give_up=self.settings.digest_give_up_seconds,
             )
             self._background.append(asyncio.create_task(poller.run(stop), name="replay poller"))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"

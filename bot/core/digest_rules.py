@@ -222,6 +222,18 @@ class DigestRules:
         """Every (creator userid, meeting code) some channel subscribed to by code."""
         return await self._storage.subscriptions.watched_codes()
 
+    async def all_meetings_creators(self) -> list[str]:
+        """Every creator userid some channel subscribed to all (or a filter) of the meetings of."""
+        return await self._storage.subscriptions.all_meetings_creators()
+
+    async def history_read_until(self, userid: str) -> datetime | None:
+        """The end of the last window of this creator's meeting history the poller read."""
+        return await self._storage.poll_windows.window_end(userid)
+
+    async def history_read(self, userid: str, until: datetime) -> None:
+        """Note that this creator's history was read up to `until` (never moves back)."""
+        await self._storage.poll_windows.advance(userid, until)
+
     async def first_watch(self, userid: str, code: str) -> bool:
         """True for the very first look at this code for this creator, in any instance. These keys
         must outlive any purge of old events: a forgotten one would make the next look a first

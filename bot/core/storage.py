@@ -216,6 +216,19 @@ class LiveMeetingStore(Protocol):
         ...
 
 
+class PollWindowStore(Protocol):
+    """How far the poller has read each creator's meeting history (`poll_windows`)."""
+
+    async def window_end(self, tencent_userid: str) -> datetime | None:
+        """The end of the last history window read for this creator; None before the first."""
+        ...
+
+    async def advance(self, tencent_userid: str, window_end: datetime) -> None:
+        """Note that the history up to `window_end` was read; an earlier end than the stored one
+        changes nothing (instances polling together only ever move it forward)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Storage:
     """Everything durable, one implementation of each part, as the composition root hands it out."""
@@ -226,3 +239,4 @@ class Storage:
     events: SeenEvents
     digest_jobs: DigestJobStore
     live: LiveMeetingStore
+    poll_windows: PollWindowStore

@@ -17,6 +17,7 @@ from bot.store.events import SqlSeenEvents
 from bot.store.links import SqlLinkStore
 from bot.store.live import SqlLiveMeetingStore
 from bot.store.migrate import upgrade
+from bot.store.poll_windows import SqlPollWindowStore
 from bot.store.preferences import SqlPreferenceStore
 from bot.store.sql import Sql, translated_errors
 from bot.store.subscriptions import SqlSubscriptionStore
@@ -37,6 +38,7 @@ class Database:
             events=SqlSeenEvents(self._sql),
             digest_jobs=SqlDigestJobStore(self._sql),
             live=SqlLiveMeetingStore(self._sql),
+            poll_windows=SqlPollWindowStore(self._sql),
         )
 
     @property

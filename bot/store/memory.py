@@ -44,6 +44,7 @@ def memory_storage() -> Storage:
         events=MemorySeenEvents(),
         digest_jobs=MemoryDigestJobStore(),
         live=MemoryLiveMeetingStore(),
+        poll_windows=MemoryPollWindowStore(),
     )
 
 
@@ -465,3 +466,20 @@ class MemoryLiveMeetingStore:
 
     async def latest(self) -> datetime | None:
         return max(self._seen.values(), default=None)
+
+
+class MemoryPollWindowStore:
+    """`bot.core.storage.PollWindowStore` in a dict of each creator's window end."""
+
+    def __init__(self) -> None:
+        self._ends: dict[str, datetime] = {}
+
+    async def window_end(self, tencent_userid: str) -> datetime | None:
+        return self._ends.get(tencent_userid)
+
+    async def advance(self, tencent_userid: str, window_end: datetime) -> None:
+        """Keep the later of the stored end and `window_end`."""
+        end = _utc(window_end)
+        stored = self._ends.get(tencent_userid)
+        if stored is None or end > stored:
+            self._ends[tencent_userid] = end
