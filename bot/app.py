@@ -149,6 +149,8 @@ class Running:
     database: Database
     slack: AsyncWebClient
     lookup: ReplayLookup
+    #: Tencent's ended-meetings history, read by the poller when there is no webhook
+    history: TencentMeetingClient
     digests: DigestRules
     access: MeetingAccess
     seen: SeenSlackEvents
@@ -240,6 +242,7 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
         database=database,
         slack=slack,
         lookup=lookup,
+        history=tencent,
         digests=digests,
         access=access,
         seen=seen,
@@ -328,12 +331,15 @@ class BotServer:
                     (self.tuning or Tuning()).link_ttl,
                 )
         if self.settings.tencent_webhook_token is None:
-            # No webhook, so no meeting.end will come: watch the subscribed codes instead.
+            # No webhook, so no meeting.end will come: watch the subscribed codes and the
+            # meeting history of everyone subscribed to all their meetings instead.
             poller = ReplayPoller(
                 running.lookup,
                 running.digests,
                 delay=self.settings.digest_delay_seconds,
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
+                history=running.history,
+                give_up=self.settings.digest_give_up_seconds,
             )
             self._background.append(asyncio.create_task(poller.run(stop), name="replay poller"))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"

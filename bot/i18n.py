@@ -29,7 +29,8 @@ are fine.
 Meeting account (allowed when both have the same email address).
 • `/replays whoami` · `/replays unlink`: show or remove your link.
 • `/replays subscribe [code]` · `/replays unsubscribe [code]` · `/replays subscriptions`: post the \
-replays of your meetings (or of one meeting code) in this channel once they are ready.
+replays of your meetings (or of one meeting code) in this channel once they are ready; \
+`/replays subscribe match &lt;words&gt;`: only those whose subject contains the words.
 • `/replays dm off` · `/replays dm on`: stop or resume the direct messages about your own \
 meetings' replays.
 • Admins: `/replays link @someone &lt;userid&gt;` · `/replays unlink @someone`.
@@ -49,7 +50,8 @@ _HELP_ZH = """\
 （两边的邮箱必须相同）。
 • `/replays whoami` · `/replays unlink`：查看或解除你的绑定。
 • `/replays subscribe [会议号]` · `/replays unsubscribe [会议号]` · `/replays subscriptions`：\
-回看生成后，把你的会议（或某个会议号）的回看发到本频道。
+回看生成后，把你的会议（或某个会议号）的回看发到本频道；\
+`/replays subscribe match &lt;词&gt;`（`订阅 匹配 &lt;词&gt;`）：只发主题包含这些词的会议。
 • `/replays dm off` · `/replays dm on`：停止或恢复关于你自己会议回看的私信。
 • 管理员：`/replays link @某人 &lt;userid&gt;` · `/replays unlink @某人`。
 
@@ -212,6 +214,10 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "or `/replays dm on` to resume them.",
         "使用 `/replays dm off` 停止关于你会议回看的私信，或 `/replays dm on` 恢复。",
     ),
+    "invalid_missing_match_words": (
+        "Which words must the subject contain? E.g. `/replays subscribe match weekly sync`.",
+        "会议主题需要包含哪些词？例如 `/replays subscribe match 周会`。",
+    ),
     "invalid_unknown_command": (
         "I don't know the command `{detail}`. `/replays help` lists what I understand.",
         "我不认识命令 `{detail}`。`/replays help` 列出了我能理解的内容。",
@@ -326,6 +332,25 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "This channel already gets the replays of meeting {code}.",
         "本频道已经会收到会议 {code} 的回看。",
     ),
+    "subscribe_done_match": (
+        "Done: when your meetings whose subject contains “{words}” end, their replays will be "
+        "posted in this channel.",
+        "完成：主题包含“{words}”的你的会议结束后，回看将发布到本频道。",
+    ),
+    "subscribe_already_match": (
+        "This channel already gets the replays of your meetings whose subject contains “{words}”.",
+        "本频道已经会收到主题包含“{words}”的你的会议回看。",
+    ),
+    "unsubscribe_done_match": (
+        "Done: the replays of your meetings whose subject contains “{words}” won't be posted in "
+        "this channel any more.",
+        "完成：主题包含“{words}”的你的会议回看将不再发布到本频道。",
+    ),
+    "unsubscribe_nothing_match": (
+        "This channel wasn't subscribed to your meetings whose subject contains “{words}”; "
+        "nothing changed.",
+        "本频道本来就没有订阅主题包含“{words}”的你的会议，未做任何更改。",
+    ),
     "subscribe_refused_not_creator": (
         "You didn't create meeting {code}, so I can't subscribe you to it: Tencent Meeting only "
         "shows replays to a meeting's creator. Ask the creator to run "
@@ -359,6 +384,10 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "本频道会发布以下回看：",
     ),
     "subscriptions_item_mine": ("• all meetings of {user}", "• {user} 的所有会议"),
+    "subscriptions_item_match": (
+        "• meetings of {user} whose subject contains “{words}”",
+        "• {user} 的主题包含“{words}”的会议",
+    ),
     "subscriptions_item_code": ("• meeting {code} (by {user})", "• 会议 {code}（{user} 订阅）"),
     "dm_off_done": (
         "Done: I won't send you direct messages about your meetings' replays. "
@@ -583,6 +612,23 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "*{system}：* :white_check_mark: {detail}",
     ),
     "status_unreachable": ("*{system}:* :x: {detail}", "*{system}：* :x: {detail}"),
+    "digest_when": ("*When:* {date}", "*时间：* {date}"),
+    "digest_duration": ("*Duration:* {duration}", "*时长：* {duration}"),
+    "digest_host": ("*Whose:* {host}", "*创建者：* {host}"),
+    "digest_recurring": (
+        "*Recurring meeting*, occurrence {occurrence}",
+        "*周期性会议*，场次 {occurrence}",
+    ),
+    "digest_update_reply": (
+        "{count} new replay(s) of *{subject}*: {names}. The message above now lists every replay.",
+        "*{subject}* 有 {count} 个新的直播回看：{names}。上面的消息已列出全部回看。",
+    ),
+    "digest_gave_up_live": (
+        "*{subject}* ({code}) went live, but no replay appeared within {duration} after it ended, "
+        "so I stopped checking. Replay may be turned off for that stream.",
+        "*{subject}*（{code}）进行过直播，但结束后 {duration} 内没有生成直播回看，我已停止检查。"
+        "该直播可能未开启回看。",
+    ),
     "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
     "duration_hours": ("{hours} h", "{hours} 小时"),
     "duration_hours_minutes": ("{hours} h {minutes} min", "{hours} 小时 {minutes} 分钟"),

@@ -134,6 +134,8 @@ async def tencent_event(request: web.Request) -> web.Response:
         return web.Response(status=error.http_status, text=str(error))
     # The job is recorded before we answer: once Tencent hears 200 the digest must survive a crash.
     try:
+        for meeting_id in webhook.meetings_went_live(event):
+            await request.app[DIGESTS].went_live(meeting_id)
         for ended in webhook.meetings_ended(event):
             with correlation.scope(meeting=ended.meeting_id):
                 await request.app[DIGESTS].meeting_ended(ended)

@@ -51,7 +51,8 @@ class DigestTiming:
 @dataclass(frozen=True)
 class Verdict:
     """What became of one run of a job: finished as `outcome` (noting the replays it posted), or,
-    with `outcome` None, to be looked at again later."""
+    with `outcome` None, to be looked at again later (noting the replays posted so far, when
+    any: a job following a meeting that went live keeps its message current)."""
 
     outcome: JobState | None
     posted_replays: tuple[str, ...] = field(default=())
@@ -208,7 +209,7 @@ class DigestQueue:
         self._ran("retry" if verdict.outcome is None else verdict.outcome.value)
         try:
             if verdict.outcome is None:
-                await self._retry_later(job)
+                await self._retry_later(job, verdict.posted_replays)
             else:
                 await self._finish(job, verdict.outcome, verdict.posted_replays)
         except StorageUnavailable as error:
@@ -264,13 +265,17 @@ class DigestQueue:
     def past_give_up(self, job: DigestJob) -> bool:
         return self.clock() >= self.give_up_at(job)
 
-    async def _retry_later(self, job: DigestJob) -> None:
+    async def _retry_later(self, job: DigestJob, posted: tuple[str, ...] = ()) -> None:
         attempts = job.attempts + 1
         due = self.clock() + timedelta(seconds=self.timing.next_look(attempts))
         # The last look happens at the give-up time, not up to one (long) interval after it.
         due = min(due, self.give_up_at(job))
         await self._jobs.reschedule(
-            job.id, worker_id=self._worker_id, due_at=due, attempts=attempts
+            job.id,
+            worker_id=self._worker_id,
+            due_at=due,
+            attempts=attempts,
+            posted_replays=posted or None,
         )
 
     async def _finish(self, job: DigestJob, outcome: JobState, posted: Iterable[str]) -> None:

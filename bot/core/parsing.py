@@ -82,6 +82,8 @@ class Problem(StrEnum):
     BAD_DM_SETTING = "bad_dm_setting"
     BAD_DAYS = "bad_days"
     BAD_VISIBILITY = "bad_visibility"
+    #: `subscribe match` (or `unsubscribe match`) without the words to match
+    MISSING_MATCH_WORDS = "missing_match_words"
     UNKNOWN_COMMAND = "unknown_command"
 
 
@@ -126,9 +128,11 @@ class WhoAmI:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """Post digests in this channel: of the caller's meetings (`code` None) or of one code."""
+    """Post digests in this channel: of the caller's meetings (`code` None) or of one code; with
+    `match`, only of the caller's meetings whose subject contains those words."""
 
     code: str | None = None
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,7 @@ class Unsubscribe:
     """Stop what the matching `Subscribe` started."""
 
     code: str | None = None
+    match: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -585,6 +590,33 @@ def _parse_code(rest: str) -> str | Invalid | None:
     return refs[0].value
 
 
+def _parse_match(rest: str) -> str | Invalid | None:
+    """The words of `subscribe match <words>` (spaces folded): None when `rest` is no filter."""
+    first = rest.split(maxsplit=1)[0] if rest else ""
+    if first.lower() == "match":
+        words = rest[len(first) :]
+    elif rest.startswith("匹配"):  # Chinese may run on without a space: `匹配周会`
+        words = rest[len("匹配") :]
+    else:
+        return None
+    words = " ".join(words.split())
+    if not words:
+        return Invalid(Problem.MISSING_MATCH_WORDS)
+    return words
+
+
+def _parse_subscription(keyword: str, rest: str) -> Command:
+    match = _parse_match(rest)
+    if isinstance(match, Invalid):
+        return match
+    if match is not None:
+        return Subscribe(match=match) if keyword == "subscribe" else Unsubscribe(match=match)
+    code = _parse_code(rest)
+    if isinstance(code, Invalid):
+        return code
+    return Subscribe(code) if keyword == "subscribe" else Unsubscribe(code)
+
+
 def _parse_dm(args: list[str]) -> Command:
     if len(args) != 1 or args[0].lower() not in _DM_SETTINGS:
         return Invalid(Problem.BAD_DM_SETTING, _clip(" ".join(args)))
@@ -649,10 +681,7 @@ def parse_command(text: str) -> Command:
         case "subscriptions":
             return _no_arguments(Subscriptions(), args)
         case "subscribe" | "unsubscribe":
-            code = _parse_code(rest)
-            if isinstance(code, Invalid):
-                return code
-            return Subscribe(code) if keyword == "subscribe" else Unsubscribe(code)
+            return _parse_subscription(keyword, rest)
         case "dm":
             return _parse_dm(args)
         case "status":

@@ -57,6 +57,15 @@ class EndedMeeting:
     meeting_code: str
     subject: str
     creator_userid: str
+    #: what the digest says about the meeting, when the event (or history query) told us
+    start_time: datetime | None = None
+    end_time: datetime | None = None
+    #: the creator's Tencent user name, shown when they are not linked to a Slack user
+    creator_name: str = ""
+    #: 0 a one-off meeting, 1 a recurring one
+    meeting_type: int = 0
+    #: which occurrence of a recurring meeting ended
+    sub_meeting_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,8 @@ class Subscription:
     meeting_code: str | None
     created_by: str
     created_at: datetime
+    #: only meetings whose subject contains these words (case-insensitive); '' for every one
+    subject_match: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -100,15 +100,23 @@ class SubscriptionStore(Protocol):
         meeting_code: str | None,
         *,
         created_by: str,
+        subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
-        subscribed already."""
+        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
+        subject contains `subject_match` when it is not ''); False when it was subscribed
+        already."""
         ...
 
     async def remove(
-        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        subject_match: str = "",
     ) -> bool:
-        """Remove one subscription; False when there was none."""
+        """Remove one subscription (the one with this filter); False when there was none."""
         ...
 
     async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]: ...
@@ -123,6 +131,11 @@ class SubscriptionStore(Protocol):
 
     async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
         """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
+        ...
+
+    async def all_meetings_creators(self) -> list[str]:
+        """Every distinct tencent_userid that some channel subscribed to without a code (all their
+        meetings, filtered or not), in order."""
         ...
 
 
@@ -197,9 +210,16 @@ class DigestJobStore(Protocol):
         ...
 
     async def reschedule(
-        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        due_at: datetime,
+        attempts: int,
+        posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
+        when given); False if `worker_id` lost the lease."""
         ...
 
     async def finish(
@@ -209,8 +229,18 @@ class DigestJobStore(Protocol):
         posted; False if `worker_id` lost the lease."""
         ...
 
-    async def record_delivery(self, job_id: int, recipient: str) -> bool:
-        """Note that (a part of) a digest went to `recipient`; True only the first time."""
+    async def record_delivery(
+        self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
+    ) -> bool:
+        """Note that (a part of) a digest went to `recipient`, as Slack message `ts` in `channel`
+        when given; True only the first time."""
+        ...
+
+    async def place_messages(
+        self, meeting_id: str, place_prefix: str, *, since: datetime
+    ) -> list[PostedPart]:
+        """The recorded Slack messages (deliveries with a ts) of jobs of this meeting created at
+        or after `since`, whose delivery key starts with `place_prefix`; by job id, then key."""
         ...
 
     async def deliveries(self, job_id: int) -> set[str]: ...
@@ -228,6 +258,41 @@ class DigestJobStore(Protocol):
     async def get(self, job_id: int) -> DigestJob | None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class PostedPart:
+    """A recorded digest message: which job, which delivery key, and where it is in Slack."""
+
+    job_id: int
+    key: str
+    channel: str
+    ts: str
+
+
+class LiveMeetingStore(Protocol):
+    async def mark_live(self, meeting_id: str, *, seen_at: datetime) -> None:
+        """Note that this meeting went live (`meeting.live-started`); repeats keep the newest."""
+        ...
+
+    async def went_live(self, meeting_id: str) -> bool: ...
+
+    async def latest(self) -> datetime | None:
+        """When the newest live-started event was seen; None when none ever was."""
+        ...
+
+
+class PollWindowStore(Protocol):
+    """How far the poller has read each creator's meeting history (`poll_windows`)."""
+
+    async def window_end(self, tencent_userid: str) -> datetime | None:
+        """The end of the last history window read for this creator; None before the first."""
+        ...
+
+    async def advance(self, tencent_userid: str, window_end: datetime) -> None:
+        """Note that the history up to `window_end` was read; an earlier end than the stored one
+        changes nothing (instances polling together only ever move it forward)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Storage:
     """Everything durable, one implementation of each part, as the composition root hands it out."""
@@ -239,3 +304,5 @@ class Storage:
     digest_jobs: DigestJobStore
     meetings: MeetingStore
     visibility: VisibilityStore
+    live: LiveMeetingStore
+    poll_windows: PollWindowStore

@@ -32,6 +32,8 @@ from bot.core.records import EndedMeeting
 
 SUCCESS_BODY = "successfully received callback"
 MEETING_END = "meeting.end"
+#: a meeting's live stream started: which meetings can have replays at all
+MEETING_LIVE_STARTED = "meeting.live-started"
 
 # Tencent writes wall-clock times ("2020-12-29 17:41:04") in China Standard Time, which has no DST.
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
@@ -213,6 +215,13 @@ def _lenient_time(value: Any) -> datetime | None:
 LenientTime = Annotated[datetime | None, BeforeValidator(_lenient_time)]
 
 
+def _lenient_type(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 class _WebhookModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
 
@@ -239,6 +248,8 @@ class WebhookMeeting(_WebhookModel):
     creator_id: str = ""
     start_time: LenientTime = None
     end_time: LenientTime = None
+    #: 0 one-off, 1 recurring; anything unreadable counts as one-off (it only decorates)
+    meeting_type: Annotated[int, BeforeValidator(_lenient_type)] = 0
 
     @property
     def creator_userid(self) -> str:
@@ -273,8 +284,10 @@ def parse_event(raw: bytes) -> WebhookEvent:
         event = WebhookEvent.model_validate_json(raw)
     except ValidationError as error:
         raise MalformedWebhook(_describe(error)) from None
-    if event.event == MEETING_END and any(item.meeting_info is None for item in event.payload):
-        raise MalformedWebhook("meeting.end event without meeting_info")
+    if event.event in (MEETING_END, MEETING_LIVE_STARTED) and any(
+        item.meeting_info is None for item in event.payload
+    ):
+        raise MalformedWebhook(f"{event.event} event without meeting_info")
     return event
 
 
@@ -321,6 +334,11 @@ def _ended(info: WebhookMeeting) -> EndedMeeting:
         meeting_code=info.meeting_code,
         subject=info.subject,
         creator_userid=info.creator_userid,
+        start_time=info.start_time,
+        end_time=info.end_time,
+        creator_name=info.creator.user_name if info.creator else "",
+        meeting_type=info.meeting_type,
+        sub_meeting_id=info.sub_meeting_id,
     )
 
 
@@ -329,3 +347,10 @@ def meetings_ended(event: WebhookEvent) -> list[EndedMeeting]:
     if event.event != MEETING_END:
         return []
     return [_ended(item.meeting_info) for item in event.payload if item.meeting_info is not None]
+
+
+def meetings_went_live(event: WebhookEvent) -> list[str]:
+    """The meeting ids of a `meeting.live-started` event; nothing for any other event."""
+    if event.event != MEETING_LIVE_STARTED:
+        return []
+    return [item.meeting_info.meeting_id for item in event.payload if item.meeting_info is not None]

@@ -28,6 +28,7 @@ from bot.core.subscriptions import (
 from bot.core.visibility import Asker, MeetingAccess
 from bot.i18n import Locale, t
 from bot.slack.render.messages import describe_ref, render_invalid, render_lookup, render_text
+from bot.slack.render.mrkdwn import escape_mrkdwn
 from bot.slack.render.recent import render_recent
 from bot.slack.render.status import render_status
 
@@ -141,11 +142,11 @@ class Answers:
                 return _link_change(change, caller)
             case p.WhoAmI():
                 return await self._whoami(caller)
-            case p.Subscribe(code=code):
-                subscribed = await self._settings.subscribe(caller.place, code)
+            case p.Subscribe(code=code, match=words):
+                subscribed = await self._settings.subscribe(caller.place, code, words)
                 return _subscription_change(subscribed, caller)
-            case p.Unsubscribe(code=code):
-                unsubscribed = await self._settings.unsubscribe(caller.place, code)
+            case p.Unsubscribe(code=code, match=words):
+                unsubscribed = await self._settings.unsubscribe(caller.place, code, words)
                 return _subscription_change(unsubscribed, caller)
             case p.Subscriptions():
                 return await self._subscriptions(caller)
@@ -217,6 +218,9 @@ class Answers:
                 lines.append(
                     t("subscriptions_item_code", caller.locale, code=sub.meeting_code, user=user)
                 )
+            elif sub.subject_match:
+                words = escape_mrkdwn(sub.subject_match)
+                lines.append(t("subscriptions_item_match", caller.locale, words=words, user=user))
             else:
                 lines.append(t("subscriptions_item_mine", caller.locale, user=user))
         return [render_text("\n".join(lines))]
@@ -243,14 +247,30 @@ def _link_change(change: LinkChange, caller: Caller) -> list[Message]:
     return _say(key, caller, userid=change.userid or "", user=f"<@{change.target}>")
 
 
-#: outcome: (message for "all my meetings", message for one code)
-_SUBSCRIPTION_KEYS: dict[SubscriptionOutcome, tuple[str, str]] = {
-    SubscriptionOutcome.SUBSCRIBED: ("subscribe_done_mine", "subscribe_done_code"),
-    SubscriptionOutcome.ALREADY_SUBSCRIBED: ("subscribe_already_mine", "subscribe_already_code"),
-    SubscriptionOutcome.UNSUBSCRIBED: ("unsubscribe_done_mine", "unsubscribe_done_code"),
-    SubscriptionOutcome.NOT_SUBSCRIBED: ("unsubscribe_nothing_mine", "unsubscribe_nothing_code"),
-    SubscriptionOutcome.NOT_LINKED: ("lookup_not_linked",) * 2,
-    SubscriptionOutcome.NOT_CREATOR: ("subscribe_refused_not_creator",) * 2,
+#: outcome: (message for "all my meetings", for one code, for a subject filter)
+_SUBSCRIPTION_KEYS: dict[SubscriptionOutcome, tuple[str, str, str]] = {
+    SubscriptionOutcome.SUBSCRIBED: (
+        "subscribe_done_mine",
+        "subscribe_done_code",
+        "subscribe_done_match",
+    ),
+    SubscriptionOutcome.ALREADY_SUBSCRIBED: (
+        "subscribe_already_mine",
+        "subscribe_already_code",
+        "subscribe_already_match",
+    ),
+    SubscriptionOutcome.UNSUBSCRIBED: (
+        "unsubscribe_done_mine",
+        "unsubscribe_done_code",
+        "unsubscribe_done_match",
+    ),
+    SubscriptionOutcome.NOT_SUBSCRIBED: (
+        "unsubscribe_nothing_mine",
+        "unsubscribe_nothing_code",
+        "unsubscribe_nothing_match",
+    ),
+    SubscriptionOutcome.NOT_LINKED: ("lookup_not_linked",) * 3,
+    SubscriptionOutcome.NOT_CREATOR: ("subscribe_refused_not_creator",) * 3,
 }
 
 
@@ -260,5 +280,9 @@ def _subscription_change(change: SubscriptionChange, caller: Caller) -> list[Mes
         assert change.problem is not None
         ref = describe_ref(p.MeetingRef("code", code or ""), caller.locale)
         return _say(f"lookup_{change.problem.value}", caller, ref=ref)
-    mine, one_code = _SUBSCRIPTION_KEYS[change.outcome]
-    return _say(mine if code is None else one_code, caller, code=code or "")
+    mine, one_code, matching = _SUBSCRIPTION_KEYS[change.outcome]
+    if code is not None:
+        return _say(one_code, caller, code=code)
+    if change.match:
+        return _say(matching, caller, words=escape_mrkdwn(change.match))
+    return _say(mine, caller)

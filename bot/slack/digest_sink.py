@@ -1,16 +1,32 @@
-"""Delivers digests to Slack: renders the meeting's cards in the reader's language and posts them."""
+"""Delivers digests to Slack: renders the meeting's cards in the reader's language and posts them,
+each message carrying metadata (`tencent_meeting_replays`: the meeting, the delivery key, the
+part) by which a later try finds what an earlier one posted; updates a place's digest when more
+replays appear, with one thread reply; and sends the give-up note."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
+from bot.core.digest_rules import (
+    METADATA_EVENT_TYPE,
+    DeliveryDeferred,
+    DeliveryRefused,
+    DigestAbout,
+    PartPosted,
+    Recipient,
+    ReplyPosted,
+)
+from bot.core.storage import PostedPart
+from bot.i18n import Locale
 from bot.meeting.models import MeetingReplays
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
+from bot.slack.render.digest_facts import gave_up_note, update_reply
 from bot.slack.render.messages import render_digest
 
 log = logging.getLogger(__name__)
@@ -30,6 +46,22 @@ PERMANENT_ERRORS = frozenset(
         "msg_too_long",
     }
 )
+#: how far before the job's first try its history search reaches, for clocks that disagree
+HISTORY_MARGIN_SECONDS = 300.0
+
+T = TypeVar("T")
+
+
+def metadata(about: DigestAbout, recipient: Recipient, part: int) -> dict[str, Any]:
+    """The metadata of one digest message: what finds it again after a crash."""
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {
+            "meeting_id": about.meeting.meeting_id,
+            "delivery_key": f"{about.delivery_key}:{recipient.key}",
+            "part": part,
+        },
+    }
 
 
 class SlackDigestSink:
@@ -37,31 +69,118 @@ class SlackDigestSink:
         self._poster = poster
         self._profiles = profiles
 
+    async def _locale(self, recipient: Recipient) -> Locale:
+        return (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
+
+    async def _channel(self, recipient: Recipient) -> str:
+        if recipient.kind == "dm":
+            return await self._poster.dm_channel(recipient.id)
+        return recipient.id
+
     async def deliver(
         self,
         recipient: Recipient,
         meeting: MeetingReplays,
         *,
+        about: DigestAbout,
         posted: frozenset[int],
         record: PartPosted,
+        look_first: bool,
     ) -> None:
-        locale = (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
-        messages = render_digest(meeting, locale=locale)
-        try:
-            channel = (
-                await self._poster.dm_channel(recipient.id)
-                if recipient.kind == "dm"
-                else recipient.id
-            )
+        locale = await self._locale(recipient)
+        messages = render_digest(
+            meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
+        )
+
+        async def send() -> None:
+            channel = await self._channel(recipient)
+            done = set(posted)
+            adopted = await self._find_posted(channel, about, recipient) if look_first else {}
+            for part, ts in sorted(adopted.items()):
+                if part not in done and part < len(messages):
+                    log.info("adopting digest part %d already in %s", part, recipient.key)
+                    await record(part, channel, ts)
+                    done.add(part)
             for part, message in enumerate(messages):
-                if part in posted:
+                if part in done:
                     continue
-                await self._poster.post(channel, message, unfurl_links=False)
-                await record(part)
-        except SlackApiError as error:
-            code = str(error.response.get("error"))
-            if code in PERMANENT_ERRORS:
-                raise DeliveryRefused(code) from None
-            raise DeliveryDeferred(code) from None
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise DeliveryDeferred(repr(error)) from None
+                new_ts = await self._poster.post(
+                    channel,
+                    message,
+                    unfurl_links=False,
+                    metadata=metadata(about, recipient, part),
+                )
+                await record(part, channel, str(new_ts or ""))
+
+        await _translated(send())
+
+    async def _find_posted(
+        self, channel: str, about: DigestAbout, recipient: Recipient
+    ) -> dict[int, str]:
+        """Part → ts of this delivery's messages already in the channel's recent history."""
+        key = f"{about.delivery_key}:{recipient.key}"
+        oldest = about.first_try.timestamp() - HISTORY_MARGIN_SECONDS
+        found: dict[int, str] = {}
+        for message in await self._poster.recent_messages(channel, oldest=oldest):
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") != METADATA_EVENT_TYPE:
+                continue
+            if payload.get("delivery_key") == key and isinstance(payload.get("part"), int):
+                found.setdefault(payload["part"], str(message.get("ts", "")))
+        return found
+
+    async def update(
+        self,
+        recipient: Recipient,
+        messages: Sequence[PostedPart],
+        meeting: MeetingReplays,
+        new: MeetingReplays,
+        *,
+        about: DigestAbout,
+        record_reply: ReplyPosted,
+    ) -> None:
+        locale = await self._locale(recipient)
+        rendered = render_digest(
+            meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
+        )
+        names = [r.live_subject or r.live_room_id or r.video_url for r in new.live_replay_list]
+
+        async def send() -> None:
+            for posted, message in zip(messages, rendered, strict=False):
+                await self._poster.update(posted.channel, posted.ts, message)
+            first = messages[0]
+            # What no longer fits in the messages there are goes in the thread, before the note.
+            for message in rendered[len(messages) :]:
+                await self._poster.post(
+                    first.channel, message, unfurl_links=False, thread_ts=first.ts
+                )
+            reply = update_reply(meeting.subject, names, locale)
+            ts = await self._poster.post(
+                first.channel, reply, unfurl_links=False, thread_ts=first.ts
+            )
+            await record_reply(first.channel, str(ts or ""))
+
+        await _translated(send())
+
+    async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
+        locale = await self._locale(recipient)
+
+        async def send() -> None:
+            channel = await self._channel(recipient)
+            await self._poster.post(channel, gave_up_note(about.meeting, waited, locale))
+
+        await _translated(send())
+
+
+async def _translated(work: Awaitable[T]) -> T:
+    """`work`, with Slack's and the network's failures as the core's DeliveryRefused/Deferred."""
+    try:
+        return await work
+    except SlackApiError as error:
+        code = str(error.response.get("error"))
+        if code in PERMANENT_ERRORS:
+            raise DeliveryRefused(code) from None
+        raise DeliveryDeferred(code) from None
+    except (aiohttp.ClientError, TimeoutError) as error:
+        raise DeliveryDeferred(repr(error)) from None

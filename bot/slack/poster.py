@@ -56,6 +56,38 @@ class SlackPoster:
             return response.get("ts")
         raise AssertionError("unreachable: the last attempt returns or raises")
 
+    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        """Rewrite a posted message, at the channel's pace (429s waited out as for posts)."""
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            await self._wait_for_slot(channel)
+            try:
+                await self.client.chat_update(channel=channel, ts=ts, **message)
+            except SlackApiError as error:
+                if error.response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                    raise
+                self._push_back(channel, _retry_after(error.response.headers.get("Retry-After")))
+                continue
+            return
+
+    async def recent_messages(self, channel: str, *, oldest: float) -> list[dict[str, Any]]:
+        """The channel's messages since `oldest` (Unix seconds) with their metadata, newest first,
+        at most 1,000 (five pages): enough to find what this app posted during one digest."""
+        found: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(5):
+            response = await self.client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                limit=200,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            found += list(response.get("messages") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                break
+        return found
+
     async def post_dm(self, user_id: str, message: dict[str, Any]) -> str | None:
         return await self.post(await self.dm_channel(user_id), message)
 

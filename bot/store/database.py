@@ -16,9 +16,11 @@ from bot.store.engine import open_engine
 from bot.store.events import SqlSeenEvents
 from bot.store.heartbeats import SqlOpsStore
 from bot.store.links import SqlLinkStore
+from bot.store.live import SqlLiveMeetingStore
 from bot.store.meetings import SqlMeetingStore, SqlVisibilityStore
 from bot.store.migrate import upgrade
 from bot.store.notify import ChangeListener, connector
+from bot.store.poll_windows import SqlPollWindowStore
 from bot.store.preferences import SqlPreferenceStore
 from bot.store.sql import Sql, translated_errors
 from bot.store.subscriptions import SqlSubscriptionStore
@@ -40,6 +42,8 @@ class Database:
             digest_jobs=SqlDigestJobStore(self._sql),
             meetings=SqlMeetingStore(self._sql),
             visibility=SqlVisibilityStore(self._sql),
+            live=SqlLiveMeetingStore(self._sql),
+            poll_windows=SqlPollWindowStore(self._sql),
         )
         #: heartbeats, last webhook deliveries, the digest backlog (`bot.core.status.OpsStore`)
         self.ops = SqlOpsStore(self._sql)

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.core.records import DigestJob, EndedMeeting, JobState, NewDigest
-from bot.core.storage import created_in_order, require_finished
+from bot.core.storage import PostedPart, created_in_order, require_finished
 from bot.store import tables as t
 from bot.store.sql import Sql, utcnow
 
@@ -126,11 +126,28 @@ class SqlDigestJobStore:
         return await self._update_owned(job_id, worker_id, lease_until=until)
 
     async def reschedule(
-        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        due_at: datetime,
+        attempts: int,
+        posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
+        when given); False if `worker_id` lost the lease."""
+        values: dict[str, Any] = {}
+        if posted_replays is not None:
+            posted = list(posted_replays)
+            values["posted_replays"] = json.dumps(posted) if posted else None
         return await self._update_owned(
-            job_id, worker_id, due_at=due_at, attempts=attempts, lease_owner=None, lease_until=None
+            job_id,
+            worker_id,
+            due_at=due_at,
+            attempts=attempts,
+            lease_owner=None,
+            lease_until=None,
+            **values,
         )
 
     async def finish(
@@ -165,12 +182,17 @@ class SqlDigestJobStore:
         )
         return await self._sql.write(statement) == 1
 
-    async def record_delivery(self, job_id: int, recipient: str) -> bool:
-        """Note that (a part of) a digest went to `recipient`; True only the first time, in any
-        process. A job that does not exist is refused (`StorageRejected`), by the foreign key."""
+    async def record_delivery(
+        self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
+    ) -> bool:
+        """Note that (a part of) a digest went to `recipient`, as message `ts` in `channel` when
+        given; True only the first time, in any process. A job that does not exist is refused
+        (`StorageRejected`), by the foreign key."""
         statement = (
             self._sql.insert(t.digest_deliveries)
-            .values(job_id=job_id, recipient=recipient, delivered_at=utcnow())
+            .values(
+                job_id=job_id, recipient=recipient, delivered_at=utcnow(), channel=channel, ts=ts
+            )
             .on_conflict_do_nothing()
             .returning(t.digest_deliveries.c.job_id)
         )
@@ -181,6 +203,30 @@ class SqlDigestJobStore:
             t.digest_deliveries.c.job_id == job_id
         )
         return {row.recipient for row in await self._sql.fetch_all(query)}
+
+    async def place_messages(
+        self, meeting_id: str, place_prefix: str, *, since: datetime
+    ) -> list[PostedPart]:
+        """The recorded Slack messages of this meeting's jobs created at or after `since` whose
+        key starts with `place_prefix`; by job id, then key."""
+        jobs, deliveries = t.digest_jobs, t.digest_deliveries
+        key = deliveries.c.recipient
+        query = (
+            sa.select(deliveries.c.job_id, key, deliveries.c.channel, deliveries.c.ts)
+            .join(jobs, jobs.c.id == deliveries.c.job_id)
+            .where(
+                jobs.c.meeting_id == meeting_id,
+                jobs.c.created_at >= since,
+                deliveries.c.ts.is_not(None),
+                # substr, not LIKE: the prefix holds ':' and '#', and SQLite's LIKE ignores case
+                sa.func.substr(key, 1, len(place_prefix)) == place_prefix,
+            )
+            .order_by(deliveries.c.job_id, key)
+        )
+        return [
+            PostedPart(row.job_id, row.recipient, row.channel, row.ts)
+            for row in await self._sql.fetch_all(query)
+        ]
 
     async def replays_posted_for_meeting(
         self, meeting_id: str, *, excluding_job: int | None = None
@@ -221,13 +267,18 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     )
 
 
-def _meeting_values(meeting: EndedMeeting) -> dict[str, str]:
+def _meeting_values(meeting: EndedMeeting) -> dict[str, Any]:
     return {
         "occurrence_key": meeting.occurrence_key,
         "meeting_id": meeting.meeting_id,
         "meeting_code": meeting.meeting_code,
         "subject": meeting.subject,
         "creator_userid": meeting.creator_userid,
+        "start_time": meeting.start_time,
+        "end_time": meeting.end_time,
+        "creator_name": meeting.creator_name,
+        "meeting_type": meeting.meeting_type,
+        "sub_meeting_id": meeting.sub_meeting_id,
     }
 
 
@@ -240,6 +291,11 @@ def _digest(row: sa.Row[Any]) -> DigestJob:
             meeting_code=row.meeting_code,
             subject=row.subject,
             creator_userid=row.creator_userid,
+            start_time=row.start_time,
+            end_time=row.end_time,
+            creator_name=row.creator_name,
+            meeting_type=row.meeting_type,
+            sub_meeting_id=row.sub_meeting_id,
         ),
         state=JobState(row.state),
         attempts=row.attempts,

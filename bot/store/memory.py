@@ -26,7 +26,13 @@ from bot.core.records import (
     Subscription,
     Visibility,
 )
-from bot.core.storage import Storage, StorageRejected, created_in_order, require_finished
+from bot.core.storage import (
+    PostedPart,
+    Storage,
+    StorageRejected,
+    created_in_order,
+    require_finished,
+)
 
 # How a subscription to every meeting is keyed, as in the subscriptions table.
 ALL_MEETINGS = ""
@@ -42,6 +48,8 @@ def memory_storage() -> Storage:
         digest_jobs=MemoryDigestJobStore(),
         meetings=MemoryMeetingStore(),
         visibility=MemoryVisibilityStore(),
+        live=MemoryLiveMeetingStore(),
+        poll_windows=MemoryPollWindowStore(),
     )
 
 
@@ -118,7 +126,7 @@ class MemorySubscriptionStore:
     """`bot.core.storage.SubscriptionStore` in a dict keyed like the table's primary key."""
 
     def __init__(self) -> None:
-        self._subscriptions: dict[tuple[str, str, str, str], Subscription] = {}
+        self._subscriptions: dict[tuple[str, str, str, str, str], Subscription] = {}
 
     async def add(
         self,
@@ -128,10 +136,12 @@ class MemorySubscriptionStore:
         meeting_code: str | None,
         *,
         created_by: str,
+        subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
-        subscribed already."""
-        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS)
+        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
+        subject contains `subject_match` when it is not ''); False when it was subscribed
+        already."""
+        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS, subject_match)
         if key in self._subscriptions:
             return False
         self._subscriptions[key] = Subscription(
@@ -141,14 +151,21 @@ class MemorySubscriptionStore:
             meeting_code=meeting_code or None,
             created_by=created_by,
             created_at=_utcnow(),
+            subject_match=subject_match,
         )
         return True
 
     async def remove(
-        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        subject_match: str = "",
     ) -> bool:
-        """Remove one subscription; False when there was none."""
-        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS)
+        """Remove one subscription (the one with this filter); False when there was none."""
+        key = (team_id, channel_id, tencent_userid, meeting_code or ALL_MEETINGS, subject_match)
         return self._subscriptions.pop(key, None) is not None
 
     async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
@@ -172,6 +189,10 @@ class MemorySubscriptionStore:
     async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
         """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
         return [s for s in self._ordered() if (s.team_id, s.created_by) == (team_id, slack_user_id)]
+
+    async def all_meetings_creators(self) -> list[str]:
+        """Every distinct tencent_userid that some channel subscribed to without a code."""
+        return sorted({s.tencent_userid for s in self._ordered() if not s.meeting_code})
 
     def _ordered(self) -> list[Subscription]:
         return [self._subscriptions[key] for key in sorted(self._subscriptions)]
@@ -219,6 +240,8 @@ class _Job:
     #: None where the table holds NULL: no list was ever recorded
     posted_replays: tuple[str, ...] | None = None
     deliveries: set[str] = field(default_factory=set)
+    #: delivery key → (channel, ts) of the Slack message, when recorded
+    messages: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def snapshot(self) -> DigestJob:
         return DigestJob(
@@ -316,15 +339,24 @@ class MemoryDigestJobStore:
         return True
 
     async def reschedule(
-        self, job_id: int, *, worker_id: str, due_at: datetime, attempts: int
+        self,
+        job_id: int,
+        *,
+        worker_id: str,
+        due_at: datetime,
+        attempts: int,
+        posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at`; False if `worker_id` lost the lease."""
+        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
+        when given); False if `worker_id` lost the lease."""
         due_at = _utc(due_at)
         job = self._owned(job_id, worker_id)
         if job is None:
             return False
         job.due_at, job.attempts = due_at, attempts
         job.lease_owner = job.lease_until = None
+        if posted_replays is not None:
+            job.posted_replays = tuple(posted_replays) or None
         return True
 
     async def finish(
@@ -343,7 +375,9 @@ class MemoryDigestJobStore:
         job.posted_replays = posted or None
         return True
 
-    async def record_delivery(self, job_id: int, recipient: str) -> bool:
+    async def record_delivery(
+        self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
+    ) -> bool:
         """Note that (a part of) a digest went to `recipient`; True only the first time. A job
         that does not exist is refused, as the table's foreign key refuses it."""
         job = self._jobs.get(job_id)
@@ -352,7 +386,23 @@ class MemoryDigestJobStore:
         if recipient in job.deliveries:
             return False
         job.deliveries.add(recipient)
+        if channel is not None and ts is not None:
+            job.messages[recipient] = (channel, ts)
         return True
+
+    async def place_messages(
+        self, meeting_id: str, place_prefix: str, *, since: datetime
+    ) -> list[PostedPart]:
+        """The recorded Slack messages of this meeting's jobs created at or after `since` whose
+        key starts with `place_prefix`; by job id, then key."""
+        since = _utc(since)
+        return [
+            PostedPart(job.id, key, channel, ts)
+            for _, job in sorted(self._jobs.items())
+            if job.meeting.meeting_id == meeting_id and job.created_at >= since
+            for key, (channel, ts) in sorted(job.messages.items())
+            if key.startswith(place_prefix)
+        ]
 
     async def deliveries(self, job_id: int) -> set[str]:
         job = self._jobs.get(job_id)
@@ -455,3 +505,37 @@ class MemoryVisibilityStore:
         self, team_id: str, creator_userid: str, visibility: Visibility, *, set_by: str
     ) -> None:
         self._settings[(team_id, creator_userid)] = Visibility(visibility)
+
+
+class MemoryLiveMeetingStore:
+    """`bot.core.storage.LiveMeetingStore` in a dict of meeting id → when it was seen live."""
+
+    def __init__(self) -> None:
+        self._seen: dict[str, datetime] = {}
+
+    async def mark_live(self, meeting_id: str, *, seen_at: datetime) -> None:
+        seen_at = _utc(seen_at)
+        self._seen[meeting_id] = max(seen_at, self._seen.get(meeting_id, seen_at))
+
+    async def went_live(self, meeting_id: str) -> bool:
+        return meeting_id in self._seen
+
+    async def latest(self) -> datetime | None:
+        return max(self._seen.values(), default=None)
+
+
+class MemoryPollWindowStore:
+    """`bot.core.storage.PollWindowStore` in a dict of each creator's window end."""
+
+    def __init__(self) -> None:
+        self._ends: dict[str, datetime] = {}
+
+    async def window_end(self, tencent_userid: str) -> datetime | None:
+        return self._ends.get(tencent_userid)
+
+    async def advance(self, tencent_userid: str, window_end: datetime) -> None:
+        """Keep the later of the stored end and `window_end`."""
+        end = _utc(window_end)
+        stored = self._ends.get(tencent_userid)
+        if stored is None or end > stored:
+            self._ends[tencent_userid] = end

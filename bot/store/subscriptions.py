@@ -29,9 +29,11 @@ class SqlSubscriptionStore:
         meeting_code: str | None,
         *,
         created_by: str,
+        subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None); False when it was
-        subscribed already."""
+        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
+        subject contains `subject_match` when it is not ''); False when it was subscribed
+        already."""
         # ON CONFLICT DO NOTHING ... RETURNING: a row comes back only to the caller that created
         # it, so two instances subscribing at once get one True and one False.
         statement = (
@@ -41,6 +43,7 @@ class SqlSubscriptionStore:
                 channel_id=channel_id,
                 tencent_userid=tencent_userid,
                 meeting_code=meeting_code or ALL_MEETINGS,
+                subject_match=subject_match,
                 created_by=created_by,
                 created_at=utcnow(),
             )
@@ -50,9 +53,15 @@ class SqlSubscriptionStore:
         return await self._sql.write_one(statement) is not None
 
     async def remove(
-        self, team_id: str, channel_id: str, tencent_userid: str, meeting_code: str | None
+        self,
+        team_id: str,
+        channel_id: str,
+        tencent_userid: str,
+        meeting_code: str | None,
+        *,
+        subject_match: str = "",
     ) -> bool:
-        """Remove one subscription; False when there was none."""
+        """Remove one subscription (the one with this filter); False when there was none."""
         c = t.subscriptions.c
         statement = (
             sa.delete(t.subscriptions)
@@ -61,6 +70,7 @@ class SqlSubscriptionStore:
                 c.channel_id == channel_id,
                 c.tencent_userid == tencent_userid,
                 c.meeting_code == (meeting_code or ALL_MEETINGS),
+                c.subject_match == subject_match,
             )
             .returning(c.team_id)
         )
@@ -93,12 +103,24 @@ class SqlSubscriptionStore:
         c = t.subscriptions.c
         return await self._select(c.team_id == team_id, c.created_by == slack_user_id)
 
+    async def all_meetings_creators(self) -> list[str]:
+        """Every distinct tencent_userid that some channel subscribed to without a code (all their
+        meetings, filtered or not), in order."""
+        c = t.subscriptions.c
+        query = (
+            sa.select(c.tencent_userid)
+            .where(c.meeting_code == ALL_MEETINGS)
+            .distinct()
+            .order_by(c.tencent_userid)
+        )
+        return [row.tencent_userid for row in await self._sql.fetch_all(query)]
+
     async def _select(self, *conditions: sa.ColumnElement[bool]) -> list[Subscription]:
         c = t.subscriptions.c
         query = (
             sa.select(t.subscriptions)
             .where(*conditions)
-            .order_by(c.team_id, c.channel_id, c.tencent_userid, c.meeting_code)
+            .order_by(c.team_id, c.channel_id, c.tencent_userid, c.meeting_code, c.subject_match)
         )
         return [_subscription(row) for row in await self._sql.fetch_all(query)]
 

@@ -78,6 +78,8 @@ subscriptions = sa.Table(
     sa.Column("channel_id", sa.Text, primary_key=True),
     sa.Column("tencent_userid", sa.Text, primary_key=True),
     sa.Column("meeting_code", sa.Text, primary_key=True, server_default=""),
+    # words the subject must contain (`subscribe match <words>`), '' for no filter
+    sa.Column("subject_match", sa.Text, primary_key=True, server_default=""),
     sa.Column("created_by", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     sa.Index(None, "tencent_userid", "meeting_code"),
@@ -113,6 +115,13 @@ digest_jobs = sa.Table(
     # JSON list of the replays this job posted (`replay_key`s), so that a later occurrence of the
     # same meeting posts only the replays that are new.
     sa.Column("posted_replays", sa.Text, nullable=True),
+    # What a digest says about the meeting (from `meeting.end` or the history query); empty for
+    # jobs made before they were kept.
+    sa.Column("start_time", UTCDateTime, nullable=True),
+    sa.Column("end_time", UTCDateTime, nullable=True),
+    sa.Column("creator_name", sa.Text, nullable=False, server_default=""),
+    sa.Column("meeting_type", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("sub_meeting_id", sa.Text, nullable=False, server_default=""),
     sa.CheckConstraint(
         "state IN ('pending', 'posted', 'gave_up', 'failed', 'no_recipients', 'skipped')",
         name="state",
@@ -131,6 +140,26 @@ digest_deliveries = sa.Table(
     ),
     sa.Column("recipient", sa.Text, primary_key=True),
     sa.Column("delivered_at", UTCDateTime, nullable=False),
+    # the Slack message of a part (its channel and ts), so that later replays update it
+    sa.Column("channel", sa.Text, nullable=True),
+    sa.Column("ts", sa.Text, nullable=True),
+)
+
+# Meetings a `meeting.live-started` event said went live; the newest `seen_at` also tells whether
+# such events arrive at all (the console may not be subscribed to them).
+live_meetings = sa.Table(
+    "live_meetings",
+    metadata,
+    sa.Column("meeting_id", sa.Text, primary_key=True),
+    sa.Column("seen_at", UTCDateTime, nullable=False, index=True),
+)
+
+# Per creator, the end of the last window of their meeting history the poller has read.
+poll_windows = sa.Table(
+    "poll_windows",
+    metadata,
+    sa.Column("tencent_userid", sa.Text, primary_key=True),
+    sa.Column("window_end", UTCDateTime, nullable=False),
 )
 
 # One row per running instance, upserted by its heartbeat; the status command reads them all.

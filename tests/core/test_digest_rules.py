@@ -154,8 +154,10 @@ async def test_a_recipient_refused_for_good_does_not_stop_the_others(
     job = await claimed(storage, wall)
     assert (await rules.work(job)).outcome is JobState.POSTED
     assert {key for key, _ in sink.delivered} == {"channel:C2", "dm:U1"}
-    # Every recipient is done with (C1 for good), each message recorded as it went out.
-    assert await storage.digest_jobs.deliveries(job.id) == {
+    # Every recipient is done with (C1 for good), each message recorded as it went out (beside
+    # the marks of a try and of the replays each place was shown).
+    recorded = await storage.digest_jobs.deliveries(job.id)
+    assert {key for key in recorded if "#try" not in key and "#u" not in key} == {
         "channel:C1",
         "channel:C2#0",
         "channel:C2",

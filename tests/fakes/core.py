@@ -5,12 +5,21 @@ the tests move by hand (`clock`, `wall`). With the in-memory storage, no databas
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.digest_rules import DeliveryDeferred, DeliveryRefused, PartPosted, Recipient
+from bot.core.digest_rules import (
+    DeliveryDeferred,
+    DeliveryRefused,
+    DigestAbout,
+    PartPosted,
+    Recipient,
+    ReplyPosted,
+)
+from bot.core.storage import PostedPart
 from bot.meeting import errors
 from bot.meeting.models import HistoryMeeting, LiveReplay, MeetingReplays
 
@@ -123,23 +132,31 @@ class ReplayBook:
 
 @dataclass
 class RecordingSink:
-    """Delivers digests into `delivered`, one part per replay; refuses the recipients in `refuse`
-    for good, and defers those in `fail_once` once, after their first part."""
+    """Delivers digests into `delivered`, one part per replay (ts = "<recipient key>/<n>");
+    refuses the recipients in `refuse` for good, and defers those in `fail_once` once, after
+    their first part. Updates go to `updates` (recipient key, message ts's, replay urls shown,
+    new urls), give-up notes to `gave_up_notes`."""
 
     delivered: list[tuple[str, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     fail_once: set[str] = field(default_factory=set)
+    updates: list[tuple[str, list[str], list[str], list[str]]] = field(default_factory=list)
+    gave_up_notes: list[str] = field(default_factory=list)
+    abouts: list[DigestAbout] = field(default_factory=list)
 
     async def deliver(
         self,
         recipient: Recipient,
         found: MeetingReplays,
         *,
+        about: DigestAbout,
         posted: frozenset[int],
         record: PartPosted,
+        look_first: bool,
     ) -> None:
         if recipient.key in self.refuse:
             raise DeliveryRefused("channel_not_found")
+        self.abouts.append(about)
         for part, replay in enumerate(found.live_replay_list):
             if part in posted:
                 continue
@@ -147,7 +164,30 @@ class RecordingSink:
                 self.fail_once.discard(recipient.key)
                 raise DeliveryDeferred("Slack did not answer")
             self.delivered.append((recipient.key, replay.video_url))
-            await record(part)
+            await record(part, recipient.key, f"{recipient.key}/{len(self.delivered)}")
+
+    async def update(
+        self,
+        recipient: Recipient,
+        messages: Sequence[PostedPart],
+        meeting: MeetingReplays,
+        new: MeetingReplays,
+        *,
+        about: DigestAbout,
+        record_reply: ReplyPosted,
+    ) -> None:
+        self.updates.append(
+            (
+                recipient.key,
+                [m.ts for m in messages],
+                [r.video_url for r in meeting.live_replay_list],
+                [r.video_url for r in new.live_replay_list],
+            )
+        )
+        await record_reply(recipient.key, f"reply{len(self.updates)}")
+
+    async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
+        self.gave_up_notes.append(recipient.key)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import secrets
 import time
 import uuid
@@ -90,6 +91,24 @@ def _decode_json_fields(params: Params) -> Params:
     return params
 
 
+def _valid_metadata(metadata: Any) -> bool:
+    """Slack's rules for message metadata: an event_type of lowercase letters, digits and
+    underscores, and an object as event_payload."""
+    if isinstance(metadata, str):
+        try:
+            metadata = json.loads(metadata)
+        except ValueError:
+            return False
+    if not isinstance(metadata, dict) or set(metadata) != {"event_type", "event_payload"}:
+        return False
+    event_type = metadata["event_type"]
+    return (
+        isinstance(event_type, str)
+        and re.fullmatch(r"[a-z0-9_]{1,255}", event_type) is not None
+        and isinstance(metadata["event_payload"], dict)
+    )
+
+
 def _token_of(url_or_token: str) -> str:
     return url_or_token.rstrip("/").rsplit("/", 1)[-1]
 
@@ -137,6 +156,8 @@ class FakeSlack:
         self.messages: dict[str, dict[str, Params]] = defaultdict(dict)
         self._rate_limits: dict[str, deque[int]] = defaultdict(deque)
         self._last_ts_micros = 0
+        #: awaited after each accepted chat.postMessage, before the answer: a test's fault hook
+        self.after_post: Callable[[Params], Awaitable[None]] | None = None
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self.port = 0
@@ -351,6 +372,7 @@ class FakeSlack:
             "conversations.open": self._conversations_open,
             "conversations.replies": self._conversations_replies,
             "views.publish": self._views_publish,
+            "conversations.history": self._conversations_history,
             "apps.connections.open": self._connections_open,
         }
 
@@ -476,7 +498,7 @@ class FakeSlack:
             "text": params.get("text", ""),
             "ts": ts,
         }
-        for key in ("blocks", "attachments", "thread_ts"):
+        for key in ("blocks", "attachments", "thread_ts", "metadata"):
             if params.get(key) is not None:
                 message[key] = params[key]
         self.messages[channel][ts] = message
@@ -486,6 +508,11 @@ class FakeSlack:
         refusal = self._refusal("chat.postMessage", params)
         if refusal:
             return refusal
+        if params.get("metadata") is not None and not _valid_metadata(params["metadata"]):
+            self.rejected.append(
+                {"method": "chat.postMessage", "payload": params, "error": "invalid_metadata"}
+            )
+            return _error("invalid_metadata")
         channel = self._resolve_channel(str(params["channel"]))
         ts = self.next_ts()
         message = self._store(channel, params, ts=ts)
@@ -503,6 +530,9 @@ class FakeSlack:
             }
         )
         self.post_times[channel].append(now)
+        if self.after_post is not None:
+            # A fault hook: the post is accepted (stored) before it runs, as Slack would have it.
+            await self.after_post(self.posted[-1])
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
     async def _post_ephemeral(self, params: Params) -> Params:
@@ -554,6 +584,24 @@ class FakeSlack:
         if len(users) != 1:
             return _error("users_list_not_supplied" if not users else "not_supported")
         return {"ok": True, "channel": {"id": self.dm_channel(users[0])}}
+
+    async def _conversations_history(self, params: Params) -> Params:
+        """Top-level messages, newest first; `oldest` and `limit` as Slack reads them, and the
+        metadata only with `include_all_metadata`."""
+        channel = str(params.get("channel", ""))
+        if not channel:
+            return _error("channel_not_found")
+        oldest = float(params.get("oldest") or 0)
+        limit = max(1, min(int(params.get("limit") or 100), 1000))
+        with_metadata = _truthy(params.get("include_all_metadata"))
+        stored = self.messages.get(channel, {}).values()
+        top = [m for m in stored if not m.get("thread_ts") or m["thread_ts"] == m["ts"]]
+        top = sorted((m for m in top if float(m["ts"]) > oldest), key=lambda m: -float(m["ts"]))
+        shown = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in top[:limit]
+        ]
+        return {"ok": True, "messages": shown, "has_more": len(top) > limit}
 
     async def _conversations_replies(self, params: Params) -> Params:
         channel, ts = str(params.get("channel", "")), str(params.get("ts", ""))

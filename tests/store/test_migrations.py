@@ -20,7 +20,7 @@ from bot.store.engine import open_engine
 from bot.store.migrate import current_revision, downgrade, head_revision, upgrade
 from bot.store.tables import metadata
 
-HEAD = "0006"
+HEAD = "0007"
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
 METHODS = [LinkMethod.SELF_VERIFIED, LinkMethod.ADMIN, LinkMethod.EMAIL_MATCH]
 
@@ -42,6 +42,8 @@ JOB_COLUMNS_0002 = (
 )
 JOB_COLUMNS_0003 = (*JOB_COLUMNS_0002, "occurrence_key", "posted_replays")
 JOB_COLUMNS_0004 = tuple(c for c in JOB_COLUMNS_0003 if c != "team_id")
+#: the delivery columns every revision before 0007 had (0007 adds the message's channel and ts)
+DELIVERY_COLUMNS_0002 = ("job_id", "recipient", "delivered_at")
 
 
 def digest_jobs_of(columns: tuple[str, ...]) -> sa.TableClause:
@@ -233,14 +235,14 @@ async def test_a_populated_0002_database_keeps_every_job_and_delivery_through_00
         )
         await insert_deliveries(connection, job_ids[::2])
     jobs_before = await dump(engine, "digest_jobs", JOB_COLUMNS_0002)
-    deliveries_before = await dump(engine, "digest_deliveries")
+    deliveries_before = await dump(engine, "digest_deliveries", DELIVERY_COLUMNS_0002)
 
     await upgrade(engine, "0003")
     # Every job keeps its columns and values, and gets its meeting_id as occurrence key.
     jobs_after = await dump(engine, "digest_jobs", JOB_COLUMNS_0003)
     assert [row[: len(JOB_COLUMNS_0002)] for row in jobs_after] == jobs_before
     assert all(row[-2:] == (row[1], None) for row in jobs_after)
-    assert await dump(engine, "digest_deliveries") == deliveries_before
+    assert await dump(engine, "digest_deliveries", DELIVERY_COLUMNS_0002) == deliveries_before
     await engine.dispose()
 
     database = await open_database(database_url)
@@ -305,14 +307,17 @@ async def test_a_populated_0003_database_keeps_every_job_and_delivery_through_00
         )
         await insert_deliveries(connection, job_ids[::3])
     jobs_before = await dump(engine, "digest_jobs", JOB_COLUMNS_0004)
-    deliveries_before = await dump(engine, "digest_deliveries")
+    deliveries_before = await dump(engine, "digest_deliveries", DELIVERY_COLUMNS_0002)
     await engine.dispose()
 
     database = await open_database(database_url)
     try:
         assert await current_revision(database.engine) == HEAD
         assert await dump(database.engine, "digest_jobs", JOB_COLUMNS_0004) == jobs_before
-        assert await dump(database.engine, "digest_deliveries") == deliveries_before
+        assert (
+            await dump(database.engine, "digest_deliveries", DELIVERY_COLUMNS_0002)
+            == deliveries_before
+        )
         async with database.engine.connect() as connection:
             columns = await connection.run_sync(
                 lambda sync: [c["name"] for c in sa.inspect(sync).get_columns("digest_jobs")]

@@ -89,3 +89,44 @@ async def test_watched_codes_lists_each_code_once(storage: Storage) -> None:
     await subs.add("T1", "C2", "alice", None, created_by="U1")
 
     assert await subs.watched_codes() == [("alice", "111111111"), ("bob", "222222222")]
+
+
+async def test_a_subject_filter_is_kept_and_is_part_of_the_key(storage: Storage) -> None:
+    subs = storage.subscriptions
+    assert await subs.add("T1", "C1", "alice", None, created_by="U1") is True
+    assert await subs.add("T1", "C1", "alice", None, created_by="U1", subject_match="周会") is True
+    assert await subs.add("T1", "C1", "alice", None, created_by="U2", subject_match="周会") is False
+    assert await subs.add("T1", "C1", "alice", None, created_by="U1", subject_match="Sync") is True
+
+    listed = [(s.meeting_code, s.subject_match) for s in await subs.in_channel("T1", "C1")]
+    assert listed == [(None, ""), (None, "Sync"), (None, "周会")]
+    # every filtered subscription of alice's meetings is a candidate; digest_rules filters
+    wanted = await subs.for_meeting("alice", "111111111")
+    assert sorted(s.subject_match for s in wanted) == ["", "Sync", "周会"]
+
+    # removing is by the same filter: the others stay
+    assert await subs.remove("T1", "C1", "alice", None, subject_match="sync") is False
+    assert await subs.remove("T1", "C1", "alice", None, subject_match="Sync") is True
+    assert await subs.remove("T1", "C1", "alice", None, subject_match="Sync") is False
+    listed = [(s.meeting_code, s.subject_match) for s in await subs.in_channel("T1", "C1")]
+    assert listed == [(None, ""), (None, "周会")]
+    assert await subs.remove("T1", "C1", "alice", None) is True
+    assert [s.subject_match for s in await subs.in_channel("T1", "C1")] == ["周会"]
+
+
+async def test_a_filter_seen_by_another_instance(storage: Storage, other_storage: Storage) -> None:
+    await storage.subscriptions.add("T1", "C1", "alice", None, created_by="U1", subject_match="x")
+    (seen,) = await other_storage.subscriptions.for_meeting("alice", "111111111")
+    assert seen.subject_match == "x"
+
+
+async def test_all_meetings_creators_lists_each_userid_once(storage: Storage) -> None:
+    subs = storage.subscriptions
+    assert await subs.all_meetings_creators() == []
+    await subs.add("T1", "C1", "carol", "111111111", created_by="U3")
+    assert await subs.all_meetings_creators() == []
+    await subs.add("T1", "C1", "bob", None, created_by="U2")
+    await subs.add("T1", "C2", "bob", None, created_by="U2")
+    await subs.add("T2", "C9", "alice", None, created_by="U1", subject_match="standup")
+
+    assert await subs.all_meetings_creators() == ["alice", "bob"]

@@ -143,6 +143,39 @@ async def test_subscribe_unsubscribe_and_list(storage: Storage, book: ReplayBook
     assert text(await ask(storage, book, "unsubscribe")) == t("unsubscribe_nothing_mine", "en")
 
 
+@pytest.mark.usefixtures("linked")
+async def test_a_subject_filter_is_its_own_subscription(storage: Storage, book: ReplayBook) -> None:
+    done = t("subscribe_done_match", "en", words="Weekly &lt;sync&gt;")
+    assert text(await ask(storage, book, "subscribe match Weekly <sync>")) == done
+    assert text(await ask(storage, book, "subscribe match Weekly <sync>")) == t(
+        "subscribe_already_match", "en", words="Weekly &lt;sync&gt;"
+    )
+    # "all my meetings" beside the filter is another subscription
+    assert text(await ask(storage, book, "subscribe")) == t("subscribe_done_mine", "en")
+    (mine, matching) = await storage.subscriptions.in_channel("T1", "C1")
+    assert (mine.subject_match, matching.subject_match) == ("", "Weekly <sync>")
+    assert matching.tencent_userid == "alice" and matching.meeting_code is None
+
+    listing = text(await ask(storage, book, "subscriptions"))
+    item = t("subscriptions_item_match", "en", words="Weekly &lt;sync&gt;", user="<@U1>")
+    assert item in listing.splitlines()
+    assert t("subscriptions_item_mine", "en", user="<@U1>") in listing.splitlines()
+
+    assert text(await ask(storage, book, "unsubscribe match Weekly <sync>")) == t(
+        "unsubscribe_done_match", "en", words="Weekly &lt;sync&gt;"
+    )
+    assert text(await ask(storage, book, "unsubscribe match Weekly <sync>")) == t(
+        "unsubscribe_nothing_match", "en", words="Weekly &lt;sync&gt;"
+    )
+    assert [s.subject_match for s in await storage.subscriptions.in_channel("T1", "C1")] == [""]
+
+
+async def test_match_without_words_says_what_is_missing(storage: Storage, book: ReplayBook) -> None:
+    reply = await ask(storage, book, "subscribe match")
+    assert text(reply) == t("invalid_missing_match_words", "en")
+    assert await storage.subscriptions.in_channel("T1", "C1") == []
+
+
 async def test_the_dm_switch_is_kept(storage: Storage, book: ReplayBook) -> None:
     assert text(await ask(storage, book, "dm off")) == t("dm_off_done", "en")
     assert not await storage.preferences.dm_digests_enabled("T1", "U1")

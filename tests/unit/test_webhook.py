@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from bot.meeting.webhook import (
     check_str_from_query,
     decode_data,
     meetings_ended,
+    meetings_went_live,
     parse_event,
     read_delivery,
     verify_signature,
@@ -322,7 +324,35 @@ def test_meeting_end_in_todays_spelling() -> None:
         meeting_code="806146667",
         subject="Weekly",
         creator_userid="alice",
+        start_time=datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC),
+        end_time=datetime(2023, 11, 14, 23, 13, 20, tzinfo=UTC),
+        creator_name="Creator",
     )
+
+
+def test_meeting_end_keeps_what_a_digest_says_about_a_recurring_occurrence() -> None:
+    event = meeting_end_event("7567173273889276131", "806146667", "Weekly", "alice")
+    info = event["payload"][0]["meeting_info"]
+    info.update(meeting_type=1, sub_meeting_id="1700000000", creator={"userid": "alice"})
+    [ended] = meetings_ended(parse_event(json.dumps(event).encode()))
+    assert (ended.meeting_type, ended.sub_meeting_id, ended.creator_name) == (1, "1700000000", "")
+    assert ended.occurrence_key == "meeting.end:7567173273889276131:1700000000"
+
+
+def test_live_started_names_the_meetings_that_went_live_and_ends_none() -> None:
+    event = meeting_end_event("7567173273889276131", "806146667", "Weekly", "alice")
+    event["event"] = "meeting.live-started"
+    parsed = parse_event(json.dumps(event).encode())
+    assert meetings_went_live(parsed) == ["7567173273889276131"]
+    assert meetings_ended(parsed) == []
+    ended = parse_event(json.dumps({**event, "event": "meeting.end"}).encode())
+    assert meetings_went_live(ended) == []
+
+
+def test_live_started_without_meeting_info_is_malformed() -> None:
+    raw = json.dumps({"event": "meeting.live-started", "payload": [{"operate_time": 1}]})
+    with pytest.raises(MalformedWebhook):
+        parse_event(raw.encode())
 
 
 def test_lenient_fields_and_times() -> None:
@@ -370,7 +400,7 @@ def test_creator_object_wins_over_creator_id() -> None:
 
 
 def test_other_events_are_parsed_but_end_nothing() -> None:
-    for name in ["meeting.started", "meeting.live-started", "recording.completed", "x.unknown"]:
+    for name in ["meeting.started", "recording.completed", "x.unknown"]:
         event = parse_event(json.dumps({"event": name, "payload": [{"anything": 1}]}).encode())
         assert event.event == name
         assert meetings_ended(event) == []
@@ -526,7 +556,10 @@ def test_round_trip_sign_encrypt_then_verify_decrypt_parse(
 
     assert parsed.event == "meeting.end"
     assert parsed.trace_id == kept(trace_id)
-    assert meetings_ended(parsed) == [
+    assert [
+        dataclasses.replace(m, start_time=None, end_time=None, creator_name="")
+        for m in meetings_ended(parsed)
+    ] == [
         EndedMeeting(
             occurrence_key=f"meeting.end:{meeting_id}:{end_time - 3600 if end_time > 3600 else ''}",
             meeting_id=meeting_id,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from bot.core.outcomes import LookupResult
 from bot.core.parsing import MAX_REFS, Invalid, MeetingRef
+from bot.core.records import EndedMeeting
 from bot.i18n import Locale, t
 from bot.meeting.models import MeetingReplays
 from bot.slack.render.block_kit import WATCH_ACTION_ID, Message, section
@@ -21,6 +22,7 @@ from bot.slack.render.cards import (
     lookup_cards,
     meeting_card,
 )
+from bot.slack.render.digest_facts import facts_line
 from bot.slack.render.limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT
 from bot.slack.render.mrkdwn import cut, mention, split_mrkdwn
 from bot.slack.render.pages import assemble
@@ -83,10 +85,20 @@ def render_shared(
     )
 
 
-def render_digest(meeting: MeetingReplays, *, locale: Locale) -> list[Message]:
-    """The replays of a meeting that ended, for a subscribed channel or the creator's DM."""
+def render_digest(
+    meeting: MeetingReplays,
+    *,
+    locale: Locale,
+    ended: EndedMeeting | None = None,
+    creator_slack_id: str | None = None,
+) -> list[Message]:
+    """The replays of a meeting that ended, for a subscribed channel or the creator's DM; with
+    `ended`, the intro also says when it ran, how long, whose it was and which occurrence."""
     card = meeting_card(meeting, locale)
     intro = digest_intro(meeting, locale)
+    facts = facts_line(ended, creator_slack_id, locale) if ended is not None else None
+    if facts:
+        intro = f"{intro}\n{facts}"
     return assemble([card], locale=locale, fallback_lines=[card.fallback], intro=intro)
 
 
