@@ -33,7 +33,7 @@ from bot.core.lookup import ReplayLookup
 from bot.core.memo import Memo
 from bot.core.outcomes import LookupProblem, LookupResult, Owner
 from bot.core.parsing import MeetingRef
-from bot.core.records import EndedMeeting, Visibility
+from bot.core.records import EndedMeeting, Link, Visibility
 from bot.core.storage import (
     LinkStore,
     MeetingStore,
@@ -70,6 +70,8 @@ class MeetingAccess:
         links: LinkStore,
         *,
         creator_ttl: float = 60.0,
+        unknown_creator_ttl: float = 5.0,
+        links_ttl: float = 15.0,
         max_cached_creators: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -80,19 +82,37 @@ class MeetingAccess:
         self._visibility = visibility
         self._links = links
         self._wall = wall
-        # Known creators only (a creator never changes for an ID, and a code's only when it is
-        # recycled a month on); an unknown one is read again, since it may be learned any moment.
+        # A creator never changes for an ID, and a code's only when it is recycled a month on. An
+        # unknown one is kept only briefly: another instance may learn it any moment (this
+        # instance puts what it learns here at once). Kept in memory so that a look-up, the hot
+        # path, reads and writes no database for what is already known.
         self._creators: Memo[MeetingRef, str | None] = Memo(
-            ttl=lambda creator: creator_ttl if creator is not None else 0.0,
+            ttl=lambda creator: creator_ttl if creator is not None else unknown_creator_ttl,
             max_entries=max_cached_creators,
             clock=clock,
+        )
+        #: a creator's Slack links (who they are in Slack), as long as the identity cache keeps one
+        self._creator_links: Memo[str, tuple[Link, ...]] = Memo(
+            ttl=lambda _links: links_ttl, max_entries=max_cached_creators, clock=clock
+        )
+        #: "not the creator" answers already kept in the database
+        self._noted: Memo[tuple[str, str], bool] = Memo(
+            ttl=lambda _noted: 3600.0, max_entries=max_cached_creators, clock=clock
         )
 
     async def meeting_ended(self, meeting: EndedMeeting) -> None:
         """Learn a meeting's creator from Tencent's `meeting.end`."""
-        await self._meetings.learn_creator(
-            meeting.meeting_id, meeting.meeting_code, meeting.creator_userid
-        )
+        await self._keep_creator(meeting.meeting_id, meeting.meeting_code, meeting.creator_userid)
+
+    async def _keep_creator(self, meeting_id: str, meeting_code: str, creator: str) -> None:
+        refs = [MeetingRef("id", meeting_id)]
+        if meeting_code:
+            refs.append(MeetingRef("code", meeting_code))
+        if all(self._creators.get(ref) == creator for ref in refs):
+            return  # known already: no write on every look-up
+        await self._meetings.learn_creator(meeting_id, meeting_code, creator)
+        for ref in refs:
+            self._creators.put(ref, creator)
 
     async def visibility_of(self, team_id: str, userid: str) -> Visibility:
         return await self._visibility.get(team_id, userid)
@@ -138,14 +158,14 @@ class MeetingAccess:
     async def _owner(self, creator: str, asker: Asker) -> Owner | None:
         """The creator as an `Owner` when the asker is somebody else; None when the asker is the
         creator, or may be (the creator has no link in this workspace to tell)."""
-        links = [
-            link
-            for link in await self._links.for_tencent_user(creator)
-            if link.team_id == asker.team_id
-        ]
+        known = await self._creator_links.fetch(creator, lambda: self._links_of(creator))
+        links = [link for link in known if link.team_id == asker.team_id]
         if not links or any(link.slack_user_id == asker.slack_user_id for link in links):
             return None
         return Owner(creator, links[0].slack_user_id)
+
+    async def _links_of(self, creator: str) -> tuple[Link, ...]:
+        return tuple(await self._links.for_tencent_user(creator))
 
     async def _on_behalf_of(
         self, ref: MeetingRef, owner: Owner, asker: Asker, *, fresh: bool
@@ -166,8 +186,14 @@ class MeetingAccess:
         did not create this one. Best effort: the answer stands whether or not it is kept."""
         try:
             for found in result.meetings:
-                await self._meetings.learn_creator(found.meeting_id, found.meeting_code, userid)
-            if result.problem is LookupProblem.NOT_CREATOR and ref.kind == "id":
+                await self._keep_creator(found.meeting_id, found.meeting_code, userid)
+            noted = (ref.value, userid)
+            if (
+                result.problem is LookupProblem.NOT_CREATOR
+                and ref.kind == "id"
+                and not self._noted.get(noted)
+            ):
                 await self._meetings.note_not_creator(ref.value, userid)
+                self._noted.put(noted, True)
         except (StorageUnavailable, StorageRejected) as error:
             log.warning("could not keep what the look-up of %s told: %r", ref.value, error)
