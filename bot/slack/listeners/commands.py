@@ -30,29 +30,22 @@ def register(
     async def handle_replays(ack: AsyncAck, command: dict[str, Any]) -> None:
         user_id = command["user_id"]
         parsed = parse_command(command.get("text") or "")
+        hint = profiles.locale_hint(user_id)
+        # What costs Tencent calls is turned away when the house is full; the rest goes through.
+        if isinstance(parsed, Lookup | Refresh | Recent) and in_flight.full:
+            log.warning("turned a command away: %d pieces of work in flight", in_flight.count)
+            note_outcome("busy")
+            await ack(text=t("overloaded", hint), response_type="ephemeral")
+            return
         if isinstance(parsed, Lookup | Refresh):
-            hint = profiles.locale_hint(user_id)
-            if in_flight.full:
-                log.warning("turned a look-up away: %d pieces of work in flight", in_flight.count)
-                note_outcome("busy")
-                await ack(text=t("overloaded", hint), response_type="ephemeral")
-                return
             await ack(text=lookup_ack_text(parsed.refs, hint), response_type="ephemeral")
         elif isinstance(parsed, Recent):
-            # A recent list costs Tencent calls like a look-up, so it is turned away alike.
-            hint = profiles.locale_hint(user_id)
-            if in_flight.full:
-                log.warning(
-                    "turned a recent list away: %d pieces of work in flight", in_flight.count
-                )
-                await ack(text=t("overloaded", hint), response_type="ephemeral")
-                return
             await ack(text=t("ack_recent", hint, days=parsed.days), response_type="ephemeral")
         else:
             await ack()
 
         async with in_flight.track():
-            locale = profiles.locale_hint(user_id)
+            locale = hint
             try:
                 profile = await profiles.get(user_id)
                 locale = profile.locale
