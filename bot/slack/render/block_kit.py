@@ -12,6 +12,7 @@ clicked: its action id matches `WATCH_ACTION_ID`, so that the app can acknowledg
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Any
 
@@ -72,3 +73,18 @@ def actions(buttons: list[BlockDict]) -> BlockDict:
 
 
 DIVIDER: BlockDict = {"type": "divider"}
+
+
+def number_watch_buttons(blocks: list[BlockDict]) -> list[BlockDict]:
+    """A copy of `blocks` whose watch buttons have action ids unique within the message (or view):
+    Slack refuses duplicates, and the same card's blocks may stand in several messages."""
+    numbered = copy.deepcopy(blocks)
+    count = 0
+    for block in numbered:
+        elements: list[dict[str, Any]] = [block["accessory"]] if block.get("accessory") else []
+        elements += block.get("elements", []) if block.get("type") == "actions" else []
+        for element in elements:
+            if element.get("action_id") == WATCH_ACTION_PREFIX:
+                count += 1
+                element["action_id"] = f"{WATCH_ACTION_PREFIX}{count}"
+    return numbered

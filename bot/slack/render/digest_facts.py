@@ -5,23 +5,14 @@ occurrence of a recurring meeting; also the short thread reply of an update and 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from bot.core.records import EndedMeeting
 from bot.i18n import Locale, format_duration, t
 from bot.slack.render.block_kit import Message, section
 from bot.slack.render.limits import MAX_HEADER_TEXT
-from bot.slack.render.mrkdwn import cut, escape_mrkdwn, mention, one_line
+from bot.slack.render.mrkdwn import cut, escape_mrkdwn, mention, one_line, slack_date
 
 _NAME_LIMIT = 80
 _UPDATE_NAMES_SHOWN = 10
-
-
-def slack_date(moment: datetime) -> str:
-    """`moment` as Slack's date token: each reader sees it in their own time zone; clients that
-    cannot render it show the UTC fallback."""
-    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def facts_line(meeting: EndedMeeting, creator_slack_id: str | None, locale: Locale) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from bot.slack.render.limits import MAX_FALLBACK_TEXT, MAX_URL
@@ -113,3 +114,10 @@ def is_linkable_url(url: str) -> bool:
 def mention(user: str) -> str:
     """`user` as a mention when it is a Slack user ID, else as escaped text."""
     return f"<@{user}>" if SLACK_USER.fullmatch(user) else escape_mrkdwn(user)
+
+
+def slack_date(moment: datetime) -> str:
+    """`moment` as Slack's date token: each reader sees it in their own time zone; clients that
+    cannot render it show the UTC fallback."""
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"

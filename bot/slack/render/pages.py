@@ -10,19 +10,17 @@ replays of how many meetings were left out: nothing disappears silently.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from bot.i18n import Locale, t
 from bot.slack.render.block_kit import (
     DIVIDER,
-    WATCH_ACTION_PREFIX,
     BlockDict,
     Message,
     actions,
     context,
+    number_watch_buttons,
     section,
     watch_button,
 )
@@ -35,20 +33,6 @@ from bot.slack.render.mrkdwn import cut, fallback_text, is_linkable_url
 class _Page:
     blocks: list[BlockDict] = field(default_factory=list)
     placed: list[tuple[int, int]] = field(default_factory=list)  # (card, item) shown here
-
-
-def _number_buttons(blocks: list[BlockDict]) -> list[BlockDict]:
-    """A copy of `blocks` whose watch buttons have action ids unique within the message."""
-    numbered = copy.deepcopy(blocks)
-    count = 0
-    for block in numbered:
-        elements: list[dict[str, Any]] = [block["accessory"]] if block.get("accessory") else []
-        elements += block.get("elements", []) if block.get("type") == "actions" else []
-        for element in elements:
-            if element.get("action_id") == WATCH_ACTION_PREFIX:
-                count += 1
-                element["action_id"] = f"{WATCH_ACTION_PREFIX}{count}"
-    return numbered
 
 
 def _paginate(cards: Sequence[Card], capacity: int) -> list[_Page]:
@@ -154,7 +138,7 @@ def assemble(
             blocks.append(section(intro))
         if marks:
             blocks.append(context(*marks))
-        blocks += _number_buttons(page.blocks)
+        blocks += number_watch_buttons(page.blocks)
         if footer is not None and number == len(pages):
             blocks.append(footer)
         lines = [intro] if intro is not None else []

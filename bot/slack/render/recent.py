@@ -16,16 +16,23 @@ from bot.core.recent import RecentList, RecentMeeting
 from bot.i18n import Locale, t
 from bot.meeting.models import LiveReplay
 from bot.slack.render.block_kit import (
-    WATCH_ACTION_PREFIX,
     BlockDict,
     Message,
     actions,
     context,
+    number_watch_buttons,
     section,
     watch_button,
 )
 from bot.slack.render.limits import MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_SECTION_TEXT
-from bot.slack.render.mrkdwn import cut, escape_mrkdwn, fallback_text, is_linkable_url, one_line
+from bot.slack.render.mrkdwn import (
+    cut,
+    escape_mrkdwn,
+    fallback_text,
+    is_linkable_url,
+    one_line,
+    slack_date,
+)
 
 _SUBJECT_LIMIT = 200
 _MORE_LISTED = 10
@@ -34,10 +41,7 @@ _MORE_SUBJECT_LIMIT = 60
 
 def when(moment: datetime | None) -> str:
     """A time as a Slack date token (shown in the reader's time zone), UTC text as fallback."""
-    if moment is None:
-        return "?"
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
+    return "?" if moment is None else slack_date(moment)
 
 
 def _failure_key(recent: RecentList) -> str:
@@ -48,18 +52,7 @@ def _linkable(replays: list[LiveReplay]) -> list[LiveReplay]:
     return [r for r in replays if is_linkable_url(r.video_url.strip())]
 
 
-class _Buttons:
-    """Numbers watch buttons: action ids must be unique within a message or a view."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def watch(self, label: str, url: str) -> BlockDict:
-        self.count += 1
-        return {**watch_button(label, url), "action_id": f"{WATCH_ACTION_PREFIX}{self.count}"}
-
-
-def compact_card(item: RecentMeeting, locale: Locale, buttons: _Buttons) -> list[BlockDict]:
+def compact_card(item: RecentMeeting, locale: Locale) -> list[BlockDict]:
     """One or two blocks: the meeting's line and its replays as buttons."""
     meeting = item.meeting
     subject = one_line(meeting.subject or item.replays.subject) or t("untitled_meeting", locale)
@@ -74,10 +67,10 @@ def compact_card(item: RecentMeeting, locale: Locale, buttons: _Buttons) -> list
     text = " · ".join(facts)
     watch = t("watch_button", locale)
     if len(replays) <= 1:
-        accessory = buttons.watch(watch, replays[0].video_url.strip()) if replays else None
+        accessory = watch_button(watch, replays[0].video_url.strip()) if replays else None
         return [section(cut(text, MAX_SECTION_TEXT, escape=False), accessory)]
     labelled = [
-        buttons.watch(
+        watch_button(
             f"{n}. {one_line(r.live_subject) or t('untitled_replay', locale, n=n)}",
             r.video_url.strip(),
         )
@@ -96,11 +89,10 @@ def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[Bloc
         t("recent_looked_at", locale, ended=recent.ended, days=recent.days, shown=len(recent.shown))
     )
     tail_room = 3  # the looked-at line, the rest, the trouble
-    buttons = _Buttons()
     cards: list[BlockDict] = []
     left_out = 0
     for item in recent.shown:
-        card = compact_card(item, locale, buttons)
+        card = compact_card(item, locale)
         if len(head) + len(cards) + len(card) + tail_room > room:
             left_out += 1
             continue
@@ -120,7 +112,7 @@ def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[Bloc
         blocks.append(section(cut(more, MAX_SECTION_TEXT, escape=False)))
     if recent.incomplete is not None:
         blocks.append(section(":warning: " + t("recent_incomplete", locale)))
-    return blocks[:room]
+    return number_watch_buttons(blocks[:room])
 
 
 def render_recent(recent: RecentList, *, locale: Locale) -> list[Message]:
