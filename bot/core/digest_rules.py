@@ -161,6 +161,7 @@ def same_occurrence(a: EndedMeeting, b: EndedMeeting) -> bool:
 
 
 def part_key(recipient: Recipient, part: int) -> str:
+    """The delivery key of message `part` (from 0) of a place's digest."""
     return f"{recipient.key}#{part}"
 
 
@@ -410,7 +411,7 @@ class DigestRules:
 
             async def record(part: int, channel: str, ts: str) -> None:
                 await jobs.record_delivery(
-                    job.id, f"{recipient.key}#{part}", channel=channel, ts=ts
+                    job.id, part_key(recipient, part), channel=channel, ts=ts
                 )
 
             await self._sink.deliver(
