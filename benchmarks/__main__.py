@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from benchmarks.contention import people_during_digests
 from benchmarks.harness import cpu_count, pin_driver
 from benchmarks.scenarios import (
     Goal,
@@ -33,6 +34,7 @@ SCENARIOS: dict[str, Scenario] = {
     "3": tencent_calls,
     "4": webhooks,
     "5": memory,
+    "7": people_during_digests,
 }
 
 
@@ -76,7 +78,9 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter runs (under a minute)")
     parser.add_argument(
-        "--only", default="1,2,3,4,5", help="comma-separated measurements to run (default: all)"
+        "--only",
+        default=",".join(SCENARIOS),
+        help="comma-separated measurements to run (default: all)",
     )
     parser.add_argument("--keep", action="store_true", help="keep the databases and server logs")
     args = parser.parse_args(argv)

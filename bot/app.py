@@ -219,11 +219,16 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
         tencent=lambda: tencent_reachable(tencent, operator),
         slack=lambda: slack_reachable(slack),
     )
+    access = MeetingAccess(identity, lookup, storage.meetings, storage.visibility, storage.links)
     changes = database.change_listener(backoff=tuning.listener_backoff)
     if changes is not None:
         changes.on("link", lambda change: identity.forget_link(change["team"], change["user"]))
         changes.on_resync(identity.forget_all_links)
-    access = MeetingAccess(identity, lookup, storage.meetings, storage.visibility, storage.links)
+        # "user" is the creator's Tencent userid for this kind
+        changes.on(
+            "visibility", lambda change: access.forget_visibility(change["team"], change["user"])
+        )
+        changes.on_resync(access.forget_all_visibility)
     recent = RecentMeetings(tencent, lookup, storage.meetings)
     parts = SlackParts(
         answers=Answers(identity, access, settings_use_case, recent, status=status),

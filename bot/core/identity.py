@@ -170,8 +170,8 @@ class Identity:
         self._admins = admins
         self._directory = directory
         # Found links only: an unlinked person is looked up again (they may link any moment).
-        self._userids: Memo[tuple[str, str], str | None] = Memo(
-            ttl=lambda userid: link_ttl if userid is not None else 0.0,
+        self._links_kept: Memo[tuple[str, str], Link | None] = Memo(
+            ttl=lambda link: link_ttl if link is not None else 0.0,
             max_entries=max_cached_links,
             clock=clock,
         )
@@ -181,14 +181,19 @@ class Identity:
 
     def forget_link(self, team_id: str, slack_user_id: str) -> None:
         """Drop the link kept in memory: another instance changed it (`bot.store.notify`)."""
-        self._userids.forget((team_id, slack_user_id))
+        self._links_kept.forget((team_id, slack_user_id))
 
     def forget_all_links(self) -> None:
         """Drop every link kept in memory: changes made elsewhere may have gone unheard."""
-        self._userids.clear()
+        self._links_kept.clear()
 
     async def link_of(self, team_id: str, slack_user_id: str) -> Link | None:
         return await self._links.get(team_id, slack_user_id)
+
+    def known_link(self, team_id: str, slack_user_id: str) -> Link | None:
+        """The caller's link as kept in memory, without any I/O; None when none is kept (they
+        may be linked all the same: `link_of` and `resolve` tell)."""
+        return self._links_kept.get((team_id, slack_user_id))
 
     async def resolve(self, team_id: str, slack_user_id: str) -> str | None:
         """The caller's meeting userid, or None when they are not linked and no email matches.
@@ -196,12 +201,13 @@ class Identity:
         Raises IdentityUnavailable when only Tencent's directory could tell and it cannot be read.
         """
         key = (team_id, slack_user_id)
-        return await self._userids.fetch(key, lambda: self._find(team_id, slack_user_id))
+        link = await self._links_kept.fetch(key, lambda: self._find(team_id, slack_user_id))
+        return link.tencent_userid if link is not None else None
 
-    async def _find(self, team_id: str, slack_user_id: str) -> str | None:
+    async def _find(self, team_id: str, slack_user_id: str) -> Link | None:
         link = await self._links.get(team_id, slack_user_id)
         if link is not None:
-            return link.tencent_userid
+            return link
         if self._directory is None:
             return None
         email = await self._emails.email_of(slack_user_id)
@@ -214,7 +220,7 @@ class Identity:
             raise IdentityUnavailable() from error
         if user is None:
             return None
-        await self._links.save(
+        saved = await self._links.save(
             team_id,
             slack_user_id,
             user.userid,
@@ -222,7 +228,7 @@ class Identity:
             linked_by=slack_user_id,
         )
         log.info("linked %s to %s by email match", slack_user_id, user.userid)
-        return user.userid
+        return saved
 
     async def link_self(self, team_id: str, slack_user_id: str, userid: str) -> LinkChange:
         if self._operator_id is None:
@@ -286,8 +292,8 @@ class Identity:
         and after, even when the write fails (it may have committed all the same), so that no
         read that overlapped it can keep the old link."""
         key = (team_id, slack_user_id)
-        self._userids.forget(key)
+        self._links_kept.forget(key)
         try:
             yield
         finally:
-            self._userids.forget(key)
+            self._links_kept.forget(key)

@@ -106,9 +106,14 @@ class ReplayLookup:
                 level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
                 log.log(level, "lookup of %s %s failed: %s", ref.kind, ref.value, error)
                 return LookupResult(ref=ref, problem=problem)
-        if isinstance(found, LookupProblem):
-            return LookupResult(ref=ref, problem=found)
-        return LookupResult(ref=ref, meetings=found)
+        return _result(ref, found)
+
+    def kept(self, ref: MeetingRef, userid: str) -> LookupResult | None:
+        """The answer kept from an earlier look-up, without any I/O; None when none is kept."""
+        found = self._answers.get((ref, userid))
+        if found is None:
+            return None
+        return _result(ref, found)
 
     async def lookup_many(
         self, refs: Iterable[MeetingRef], userid: str, *, fresh: bool = False
@@ -125,3 +130,9 @@ class ReplayLookup:
             log.info("lookup of %s %s: %s is not its creator", ref.kind, ref.value, userid)
             return LookupProblem.NOT_CREATOR
         return tuple(found)
+
+
+def _result(ref: MeetingRef, found: Found) -> LookupResult:
+    if isinstance(found, LookupProblem):
+        return LookupResult(ref=ref, problem=found)
+    return LookupResult(ref=ref, meetings=found)

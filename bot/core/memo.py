@@ -46,6 +46,10 @@ class Memo(Generic[K, V]):
         """The kept value, without any I/O; None when there is none (or it expired)."""
         return self._entries.get(key)
 
+    def holds(self, key: K) -> bool:
+        """Whether a value is kept for `key` (it may be None), without any I/O."""
+        return key in self._entries
+
     def put(self, key: K, value: V) -> None:
         if self._ttl(value) > 0:
             self._entries[key] = value

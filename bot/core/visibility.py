@@ -12,11 +12,18 @@ When someone asks about a meeting whose creator is known and is somebody else:
   any number of people asking at once share one call, coalesced by `ReplayLookup`), and the card
   says whose meeting it is; a guest is refused.
 
-The setting is read from the database on every such look-up (one primary-key read): a creator
-who turns it back to `me` stops the next look-up, in every instance, and no cached replay list is
-served to someone who may no longer see it, since the cache is consulted only after the check.
-Whether the asker *is* the creator is told by the creator's links, so that hundreds of people
-asking about one known meeting cost no identity look-up (no directory crawl, no Tencent call).
+The setting is kept in memory for `visibility_ttl` seconds (15), like links: a creator who turns
+it back to `me` stops the next look-up in this instance at once, in the others as soon as they
+hear of it (PostgreSQL's announcements, `forget_visibility`) or, unheard, within that time; no
+cached replay list is served to someone who may no longer see it, since the cache is consulted
+only after the check. Whether the asker *is* the creator is told by the creator's links, so that
+hundreds of people asking about one known meeting cost no identity look-up (no directory crawl,
+no Tencent call).
+
+`ready` answers from memory alone when everything the answer depends on is kept (a known creator's
+"only the creator can see it", a cached replay list): the slash command then answers inside its
+acknowledgement. It follows the same rules as `lookup`, through the same two decisions
+(`_other_owner`, `_refusal`).
 """
 
 from __future__ import annotations
@@ -72,6 +79,7 @@ class MeetingAccess:
         creator_ttl: float = 60.0,
         unknown_creator_ttl: float = 5.0,
         links_ttl: float = 15.0,
+        visibility_ttl: float = 15.0,
         max_cached_creators: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -95,6 +103,9 @@ class MeetingAccess:
         self._creator_links: Memo[str, tuple[Link, ...]] = Memo(
             ttl=lambda _links: links_ttl, max_entries=max_cached_creators, clock=clock
         )
+        self._visibilities: Memo[tuple[str, str], Visibility] = Memo(
+            ttl=lambda _visibility: visibility_ttl, max_entries=max_cached_creators, clock=clock
+        )
         #: "not the creator" answers already kept in the database
         self._noted: Memo[tuple[str, str], bool] = Memo(
             ttl=lambda _noted: 3600.0, max_entries=max_cached_creators, clock=clock
@@ -115,7 +126,20 @@ class MeetingAccess:
             self._creators.put(ref, creator)
 
     async def visibility_of(self, team_id: str, userid: str) -> Visibility:
-        return await self._visibility.get(team_id, userid)
+        key = (team_id, userid)
+        return await self._visibilities.fetch(key, lambda: self._visibility.get(team_id, userid))
+
+    def known_visibility(self, team_id: str, userid: str) -> Visibility | None:
+        """The setting kept in memory, without any I/O; None when none is kept."""
+        return self._visibilities.get((team_id, userid))
+
+    def forget_visibility(self, team_id: str, userid: str) -> None:
+        """Drop the kept setting: another instance changed it (`bot.store.notify`)."""
+        self._visibilities.forget((team_id, userid))
+
+    def forget_all_visibility(self) -> None:
+        """Drop every kept setting: changes made elsewhere may have gone unheard."""
+        self._visibilities.clear()
 
     async def set_visibility(
         self, team_id: str, slack_user_id: str, visibility: Visibility
@@ -125,7 +149,13 @@ class MeetingAccess:
         userid = await self._identity.resolve(team_id, slack_user_id)
         if userid is None:
             return None
-        await self._visibility.set(team_id, userid, visibility, set_by=slack_user_id)
+        key = (team_id, userid)
+        # Forgotten before and after, as links are: no read overlapping the write keeps the old one.
+        self._visibilities.forget(key)
+        try:
+            await self._visibility.set(team_id, userid, visibility, set_by=slack_user_id)
+        finally:
+            self._visibilities.forget(key)
         log.info("%s (%s) set visibility to %s", slack_user_id, userid, visibility)
         return userid
 
@@ -135,11 +165,37 @@ class MeetingAccess:
         """Raises IdentityUnavailable when who the asker is cannot be told now."""
         return list(await asyncio.gather(*(self.lookup(r, asker, fresh=fresh) for r in refs)))
 
+    def ready(self, ref: MeetingRef, asker: Asker) -> LookupResult | None:
+        """What `lookup` would answer, told from memory alone; None when it needs any I/O."""
+        if not self._creators.holds(ref):
+            return None  # the database may know a creator who is somebody else
+        creator = self._creators.get(ref)
+        link = self._identity.known_link(asker.team_id, asker.slack_user_id)
+        # An asker linked to the creator is among the creator's links: no need to read them.
+        if creator is not None and (link is None or link.tencent_userid != creator):
+            links = self._creator_links.get(creator)
+            if links is None:
+                return None
+            owner = _other_owner(creator, links, asker)
+            if owner is not None:
+                visibility = self.known_visibility(asker.team_id, owner.userid)
+                if visibility is None:
+                    return None
+                refused = _refusal(ref, owner, visibility, asker)
+                if refused is not None:
+                    return refused
+                kept = self._lookup.kept(ref, owner.userid)
+                return replace(kept, owner=owner) if kept is not None else None
+        if link is None:
+            return None
+        return self._lookup.kept(ref, link.tencent_userid)
+
     async def lookup(self, ref: MeetingRef, asker: Asker, *, fresh: bool = False) -> LookupResult:
         """Raises IdentityUnavailable when who the asker is cannot be told now."""
         creator = await self._creators.fetch(ref, lambda: self._known_creator(ref))
         if creator is not None:
-            owner = await self._owner(creator, asker)
+            links = await self._creator_links.fetch(creator, lambda: self._links_of(creator))
+            owner = _other_owner(creator, links, asker)
             if owner is not None:
                 return await self._on_behalf_of(ref, owner, asker, fresh=fresh)
         userid = await self._identity.resolve(asker.team_id, asker.slack_user_id)
@@ -155,29 +211,16 @@ class MeetingAccess:
         since = self._wall() - CODE_REUSE
         return await self._meetings.creator_by_code(ref.value, learned_since=since)
 
-    async def _owner(self, creator: str, asker: Asker) -> Owner | None:
-        """The creator as an `Owner` when the asker is somebody else; None when the asker is the
-        creator, or may be (the creator has no link in this workspace to tell)."""
-        known = await self._creator_links.fetch(creator, lambda: self._links_of(creator))
-        links = [link for link in known if link.team_id == asker.team_id]
-        if not links or any(link.slack_user_id == asker.slack_user_id for link in links):
-            return None
-        return Owner(creator, links[0].slack_user_id)
-
     async def _links_of(self, creator: str) -> tuple[Link, ...]:
         return tuple(await self._links.for_tencent_user(creator))
 
     async def _on_behalf_of(
         self, ref: MeetingRef, owner: Owner, asker: Asker, *, fresh: bool
     ) -> LookupResult:
-        visibility = await self._visibility.get(asker.team_id, owner.userid)
-        if visibility is not Visibility.WORKSPACE:
-            return LookupResult(ref=ref, problem=LookupProblem.ONLY_CREATOR, owner=owner)
-        if asker.guest:
-            log.info(
-                "refused guest %s a look-up of %s's meeting", asker.slack_user_id, owner.userid
-            )
-            return LookupResult(ref=ref, problem=LookupProblem.GUEST, owner=owner)
+        visibility = await self.visibility_of(asker.team_id, owner.userid)
+        refused = _refusal(ref, owner, visibility, asker)
+        if refused is not None:
+            return refused
         result = await self._lookup.lookup(ref, owner.userid, fresh=fresh)
         return replace(result, owner=owner)
 
@@ -197,3 +240,25 @@ class MeetingAccess:
                 self._noted.put(noted, True)
         except (StorageUnavailable, StorageRejected) as error:
             log.warning("could not keep what the look-up of %s told: %r", ref.value, error)
+
+
+def _other_owner(creator: str, links: tuple[Link, ...], asker: Asker) -> Owner | None:
+    """The creator as an `Owner` when the asker is somebody else; None when the asker is the
+    creator, or may be (the creator has no link in this workspace to tell)."""
+    here = [link for link in links if link.team_id == asker.team_id]
+    if not here or any(link.slack_user_id == asker.slack_user_id for link in here):
+        return None
+    return Owner(creator, here[0].slack_user_id)
+
+
+def _refusal(
+    ref: MeetingRef, owner: Owner, visibility: Visibility, asker: Asker
+) -> LookupResult | None:
+    """Why the asker may not see `owner`'s meeting; None when they may (a look-up on the
+    creator's behalf follows)."""
+    if visibility is not Visibility.WORKSPACE:
+        return LookupResult(ref=ref, problem=LookupProblem.ONLY_CREATOR, owner=owner)
+    if asker.guest:
+        log.info("refused guest %s a look-up of %s's meeting", asker.slack_user_id, owner.userid)
+        return LookupResult(ref=ref, problem=LookupProblem.GUEST, owner=owner)
+    return None

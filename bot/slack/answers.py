@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.core import parsing as p
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
-from bot.core.outcomes import LookupProblem
+from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.recent import RecentMeetings
-from bot.core.records import LinkMethod, Visibility
+from bot.core.records import Link, LinkMethod, Visibility
 from bot.core.status import OpsStatus
 from bot.core.subscriptions import (
     DigestSettings,
@@ -97,6 +97,31 @@ class Answers:
             # The one place "Tencent's directory cannot tell who you are" is worded.
             return Reply(_say("identity_unavailable", caller))
 
+    def ready(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply | None:
+        """The reply `answer` would give, when it is ready without any I/O (a parse error, help
+        or whoami of a person whose link is in memory, a look-up answered from memory); None
+        when it is not. The slash command sends a ready reply inside its acknowledgement."""
+        match command:
+            case p.Invalid():
+                return Reply([render_invalid(command, locale=caller.locale)])
+            case p.Lookup(refs=refs):
+                results = [self._access.ready(ref, caller.asker) for ref in refs]
+                if any(result is None for result in results):
+                    return None
+                return self._lookup_reply([r for r in results if r], caller, shareable=shareable)
+            case p.Help():
+                link = self._identity.known_link(caller.team_id, caller.user_id)
+                return Reply(_help(caller, link)) if link is not None else None
+            case p.WhoAmI():
+                link = self._identity.known_link(caller.team_id, caller.user_id)
+                if link is None:
+                    return None
+                visibility = self._access.known_visibility(caller.team_id, link.tencent_userid)
+                if visibility is None:
+                    return None
+                return Reply(_whoami(caller, link, visibility))
+        return None
+
     async def lookup(
         self,
         refs: tuple[p.MeetingRef, ...],
@@ -107,6 +132,11 @@ class Answers:
     ) -> Reply:
         """Raises IdentityUnavailable when who the caller is cannot be told now."""
         results = await self._access.lookup_many(refs, caller.asker, fresh=fresh)
+        return self._lookup_reply(results, caller, shareable=shareable)
+
+    def _lookup_reply(
+        self, results: list[LookupResult], caller: Caller, *, shareable: bool
+    ) -> Reply:
         if all(result.problem is LookupProblem.NOT_LINKED for result in results):
             # One "link yourself first" says it all, however many meetings were named.
             results = results[:1]
@@ -164,14 +194,7 @@ class Answers:
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _help(self, caller: Caller) -> list[Message]:
-        link = await self._identity.link_of(caller.team_id, caller.user_id)
-        if link is None:
-            status = t("status_not_linked", caller.locale)
-        elif link.method is LinkMethod.EMAIL_MATCH:
-            status = t("status_linked_by_email", caller.locale, userid=link.tencent_userid)
-        else:
-            status = t("status_linked", caller.locale, userid=link.tencent_userid)
-        return _say("help", caller, status=status)
+        return _help(caller, await self._identity.link_of(caller.team_id, caller.user_id))
 
     async def _recent_list(self, caller: Caller, days: int) -> list[Message]:
         userid = await self._identity.resolve(caller.team_id, caller.user_id)
@@ -189,23 +212,14 @@ class Answers:
 
     async def _whoami(self, caller: Caller) -> list[Message]:
         link = await self._identity.link_of(caller.team_id, caller.user_id)
-        if link is None:
-            userid = await self._identity.resolve(caller.team_id, caller.user_id)
-            if userid is None:
-                return _say("whoami_not_linked", caller)
-            key, params = "whoami_by_email", {"userid": userid}
-        else:
-            userid = link.tencent_userid
-            # How the link was made is what tells a person whether to trust it (or whom to ask).
-            key = {
-                LinkMethod.EMAIL_MATCH: "whoami_by_email",
-                LinkMethod.SELF_VERIFIED: "whoami_self_verified",
-                LinkMethod.ADMIN: "whoami_admin",
-            }[link.method]
-            params = {"userid": userid, "admin": f"<@{link.linked_by}>"}
+        if link is not None:
+            visibility = await self._access.visibility_of(caller.team_id, link.tencent_userid)
+            return _whoami(caller, link, visibility)
+        userid = await self._identity.resolve(caller.team_id, caller.user_id)
+        if userid is None:
+            return _say("whoami_not_linked", caller)
         visibility = await self._access.visibility_of(caller.team_id, userid)
-        status = t(f"visibility_status_{visibility.value}", caller.locale)
-        return [render_text(t(key, caller.locale, **params) + "\n" + status)]
+        return _whoami_status(caller, "whoami_by_email", {"userid": userid}, visibility)
 
     async def _subscriptions(self, caller: Caller) -> list[Message]:
         subs = await self._settings.in_channel(caller.place)
@@ -224,6 +238,36 @@ class Answers:
             else:
                 lines.append(t("subscriptions_item_mine", caller.locale, user=user))
         return [render_text("\n".join(lines))]
+
+
+def _help(caller: Caller, link: Link | None) -> list[Message]:
+    if link is None:
+        status = t("status_not_linked", caller.locale)
+    elif link.method is LinkMethod.EMAIL_MATCH:
+        status = t("status_linked_by_email", caller.locale, userid=link.tencent_userid)
+    else:
+        status = t("status_linked", caller.locale, userid=link.tencent_userid)
+    return _say("help", caller, status=status)
+
+
+#: how a link was made is what tells a person whether to trust it (or whom to ask)
+_WHOAMI_KEYS: dict[LinkMethod, str] = {
+    LinkMethod.EMAIL_MATCH: "whoami_by_email",
+    LinkMethod.SELF_VERIFIED: "whoami_self_verified",
+    LinkMethod.ADMIN: "whoami_admin",
+}
+
+
+def _whoami(caller: Caller, link: Link, visibility: Visibility) -> list[Message]:
+    params = {"userid": link.tencent_userid, "admin": f"<@{link.linked_by}>"}
+    return _whoami_status(caller, _WHOAMI_KEYS[link.method], params, visibility)
+
+
+def _whoami_status(
+    caller: Caller, key: str, params: dict[str, str], visibility: Visibility
+) -> list[Message]:
+    status = t(f"visibility_status_{visibility.value}", caller.locale)
+    return [render_text(t(key, caller.locale, **params) + "\n" + status)]
 
 
 _LINK_KEYS: dict[LinkOutcome, tuple[str, str]] = {

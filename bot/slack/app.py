@@ -54,6 +54,9 @@ def build_bolt_app(
         # Socket Mode requests arrive on an authenticated socket and carry no signature.
         signing_secret=secret.get_secret_value() if secret else "",
         request_verification_enabled=not settings.socket_mode,
+        # Listeners return once they have acknowledged and handed their work to `InFlight`: the
+        # acknowledgement then goes out at once, rather than when Bolt's 10 ms poll notices it.
+        process_before_response=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
     commands.register(

@@ -38,6 +38,8 @@ class RequestScope:
     kind: str
     started: float
     outcome: str | None = None
+    #: the answer travelled in the acknowledgement: its time is the acknowledgement's
+    answered_in_ack: bool = False
 
 
 _scope: ContextVar[RequestScope | None] = ContextVar("slack_request", default=None)
@@ -76,6 +78,13 @@ def note_outcome(outcome: str) -> None:
         scope.outcome = outcome
 
 
+def note_answered_in_ack() -> None:
+    """Record that the current request's answer was its acknowledgement."""
+    scope = _scope.get()
+    if scope is not None:
+        scope.answered_in_ack = True
+
+
 def _outcome(status: int) -> str:
     if status < 400:
         return "ok"
@@ -108,9 +117,10 @@ class ObservedApp(AsyncApp):
             if outcome == "busy":
                 metrics.busy_refusals.inc()
             metrics.slack_requests.labels(scope.kind, outcome).inc()
-            metrics.slack_ack_seconds.labels(scope.kind).observe(
-                time.perf_counter() - scope.started
-            )
+            took = time.perf_counter() - scope.started
+            metrics.slack_ack_seconds.labels(scope.kind).observe(took)
+            if scope.answered_in_ack:
+                metrics.slack_answer_seconds.labels(scope.kind).observe(took)
 
 
 def answered(metrics: Metrics) -> Callable[[], None]:

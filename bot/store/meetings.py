@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from bot.core.records import Visibility
 from bot.store import tables as t
+from bot.store.notify import change
 from bot.store.sql import Sql, utcnow
 
 #: ids per `IN (...)` list: far below SQLite's and asyncpg's parameter limits
@@ -115,4 +116,5 @@ class SqlVisibilityStore:
                 "updated_at": new.updated_at,
             },
         )
-        await self._sql.write(statement)
+        # Instances keep settings in memory (`MeetingAccess`): tell the others to drop theirs.
+        await self._sql.write(statement, announce=change("visibility", team_id, creator_userid))

@@ -113,11 +113,33 @@ async def test_back_to_me_takes_effect_on_the_next_look_up_despite_the_cache(
     await learn(access)
     await access.set_visibility("T1", "UALICE", Visibility.WORKSPACE)
     assert (await access.lookup(CODE, BOB)).meetings
+    assert access.ready(CODE, BOB) is not None  # answered from memory: the cached replays
+
+    await access.set_visibility("T1", "UALICE", Visibility.ME)  # in this instance: at once
+
+    assert (await access.lookup(CODE, BOB)).problem is LookupProblem.ONLY_CREATOR
+    ready = access.ready(CODE, BOB)
+    assert ready is not None and ready.problem is LookupProblem.ONLY_CREATOR
+
+
+@pytest.mark.usefixtures("people")
+async def test_another_instances_change_takes_effect_when_announced_or_within_the_ttl(
+    storage: Storage, book: ReplayBook, clock: Clock
+) -> None:
+    access = access_of(storage, book, clock)
+    await learn(access)
+    await access.set_visibility("T1", "UALICE", Visibility.WORKSPACE)
+    assert (await access.lookup(CODE, BOB)).meetings
 
     # set through the storage, as another instance would
     await storage.visibility.set("T1", "alice", Visibility.ME, set_by="UALICE")
-
+    access.forget_visibility("T1", "alice")  # PostgreSQL's announcement
     assert (await access.lookup(CODE, BOB)).problem is LookupProblem.ONLY_CREATOR
+
+    await storage.visibility.set("T1", "alice", Visibility.WORKSPACE, set_by="UALICE")
+    assert (await access.lookup(CODE, BOB)).problem is LookupProblem.ONLY_CREATOR  # unheard
+    clock.now += 16
+    assert (await access.lookup(CODE, BOB)).meetings
 
 
 @pytest.mark.usefixtures("people")

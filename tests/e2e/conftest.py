@@ -98,13 +98,19 @@ class RunningBot:
         return await self.slack.slash_command(text, user_id=user_id, **kwargs)
 
     async def ask(self, text: str, *, user_id: str = "U1", **kwargs: Any) -> list[dict[str, Any]]:
-        """Run `/replays text` and return the messages posted to its response_url."""
+        """Run `/replays text` and return its answer: the message in the acknowledgement when the
+        answer was ready at once, else the messages posted to its response_url."""
         reply = await self.command(text, user_id=user_id, **kwargs)
         assert reply.status == 200, reply.text
         assert reply.response_url is not None
+        token = reply.response_url.rsplit("/", 1)[-1]
+        if answered_in_ack(reply):
+            await self.idle()
+            assert not self.fake_slack.responses.get(token), "answered twice"
+            return [reply.json()]
         await self.fake_slack.wait_for_response(reply.response_url, count=1)
         await self.idle()  # an answer may be several messages, sent back to back
-        return list(self.fake_slack.responses[reply.response_url.rsplit("/", 1)[-1]])
+        return list(self.fake_slack.responses[token])
 
     async def idle(self) -> None:
         assert self.server.running is not None
@@ -114,6 +120,11 @@ class RunningBot:
         kwargs.setdefault("token", WEBHOOK_TOKEN)
         kwargs.setdefault("aes_key", WEBHOOK_AES_KEY)
         return await deliver(self.session, f"{self.url}/tencent/webhook", event, **kwargs)
+
+
+def answered_in_ack(reply: SlackReply) -> bool:
+    """Whether the acknowledgement carries the answer itself (blocks), not a "looking up" line."""
+    return bool(reply.text) and "blocks" in reply.json()
 
 
 StartBot = Callable[..., Awaitable[RunningBot]]

@@ -40,7 +40,8 @@ def register(
         if not response_url:
             log.warning("share action without a response_url from %s", user_id)
             return
-        async with in_flight.track():
+
+        async def share() -> None:
             locale = profiles.locale_hint(user_id)
 
             async def say(key: str) -> None:
@@ -68,6 +69,8 @@ def register(
                 return
             messages = render_shared(results, locale=locale, shared_by=user_id)
             await responder.send_all(response_url, messages, response_type="in_channel")
+
+        in_flight.submit(share)
 
     async def acknowledge_link(ack: AsyncAck) -> None:
         await ack()

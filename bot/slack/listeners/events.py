@@ -84,38 +84,47 @@ class Conversation:
         user_id = event.get("user")
         if not user_id:
             return  # a bot's message mentioning us: nobody to answer
+        # Bolt acknowledges the event when this listener returns: the answer is the pool's work.
+        self._in_flight.submit(lambda: self._answer(event, body, user_id, bot_user_id, direct))
+
+    async def _answer(
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        user_id: str,
+        bot_user_id: str | None,
+        direct: bool,
+    ) -> None:
         channel = event["channel"]
         thread_ts = event.get("thread_ts")
-        # Counted from the very start, so that a shutdown waits for this answer too.
-        async with self._in_flight.track():
-            if not await self._seen.first_delivery(body.get("event_id")):
-                return
-            locale = self._profiles.locale_hint(user_id)
-            public = False
-            try:
-                profile = await self._profiles.get(user_id)
-                locale = profile.locale
-                text = _without_own_mention(event.get("text") or "", bot_user_id)
-                command = p.parse_command(text)
-                if not text and thread_ts and not direct:
-                    # A bare mention in a thread asks about the meeting the thread is about.
-                    command = await self._from_thread_parent(channel, thread_ts) or command
-                caller = Caller(
-                    team_id=body.get("team_id") or event.get("team") or "",
-                    user_id=user_id,
-                    channel_id=channel,
-                    locale=locale,
-                    guest=profile.guest,
-                )
-                reply = await self._answers.answer(command, caller, shareable=False)
-                messages = reply.messages
-                # Replays found are for the thread; refusals and errors only for the asker.
-                public = direct or reply.public
-            except Exception:
-                log.exception("answering a mention from %s failed", user_id)
-                messages = [render_text(t("error_generic", locale))]
-            reply_ts = thread_ts or (None if direct else event.get("ts"))
-            await self._reply(channel, user_id, reply_ts, messages, public=public)
+        if not await self._seen.first_delivery(body.get("event_id")):
+            return
+        locale = self._profiles.locale_hint(user_id)
+        public = False
+        try:
+            profile = await self._profiles.get(user_id)
+            locale = profile.locale
+            text = _without_own_mention(event.get("text") or "", bot_user_id)
+            command = p.parse_command(text)
+            if not text and thread_ts and not direct:
+                # A bare mention in a thread asks about the meeting the thread is about.
+                command = await self._from_thread_parent(channel, thread_ts) or command
+            caller = Caller(
+                team_id=body.get("team_id") or event.get("team") or "",
+                user_id=user_id,
+                channel_id=channel,
+                locale=locale,
+                guest=profile.guest,
+            )
+            reply = await self._answers.answer(command, caller, shareable=False)
+            messages = reply.messages
+            # Replays found are for the thread; refusals and errors only for the asker.
+            public = direct or reply.public
+        except Exception:
+            log.exception("answering a mention from %s failed", user_id)
+            messages = [render_text(t("error_generic", locale))]
+        reply_ts = thread_ts or (None if direct else event.get("ts"))
+        await self._reply(channel, user_id, reply_ts, messages, public=public)
 
     async def _from_thread_parent(self, channel: str, thread_ts: str) -> p.Lookup | None:
         try:

@@ -39,44 +39,52 @@ def register(
     in_flight: InFlight,
 ) -> None:
     async def publish(team_id: str, user_id: str, *, refresh: bool = False) -> None:
-        async with in_flight.track():
-            locale = (await profiles.get(user_id)).locale
-            try:
-                state = await home.state(team_id, user_id, refresh=refresh)
-            except IdentityUnavailable:
-                log.warning("App Home of %s not published: identity unavailable", user_id)
-                return
-            try:
-                await client.views_publish(user_id=user_id, view=render_home(state, locale))
-            except SlackApiError as error:
-                log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
+        locale = (await profiles.get(user_id)).locale
+        try:
+            state = await home.state(team_id, user_id, refresh=refresh)
+        except IdentityUnavailable:
+            log.warning("App Home of %s not published: identity unavailable", user_id)
+            return
+        try:
+            await client.views_publish(user_id=user_id, view=render_home(state, locale))
+        except SlackApiError as error:
+            log.warning("views.publish for %s failed: %s", user_id, error.response.get("error"))
 
+    # Each listener returns at once (Bolt acknowledges then); its work is the pool's.
     async def opened(event: dict[str, Any], body: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return  # the Messages tab is the DM, answered by the message listener
-        await publish(body.get("team_id") or "", event["user"])
+        in_flight.submit(lambda: publish(body.get("team_id") or "", event["user"]))
 
     async def refresh(ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
-        await publish(_team(body), body["user"]["id"], refresh=True)
+        in_flight.submit(lambda: publish(_team(body), body["user"]["id"], refresh=True))
 
     async def unsubscribe(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user_id, team_id = body["user"]["id"], _team(body)
         target = parse_unsubscribe_value(action.get("value") or "")
-        if target is not None:
-            channel, code = target
-            try:
-                await settings.unsubscribe(Place(team_id, user_id, channel), code)
-            except IdentityUnavailable:
-                log.warning("unsubscribe from App Home by %s: identity unavailable", user_id)
-        await publish(team_id, user_id)
+
+        async def unsubscribe_and_publish() -> None:
+            if target is not None:
+                channel, code = target
+                try:
+                    await settings.unsubscribe(Place(team_id, user_id, channel), code)
+                except IdentityUnavailable:
+                    log.warning("unsubscribe from App Home by %s: identity unavailable", user_id)
+            await publish(team_id, user_id)
+
+        in_flight.submit(unsubscribe_and_publish)
 
     async def switch_dm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         user_id, team_id = body["user"]["id"], _team(body)
-        await settings.set_dm_digests(team_id, user_id, action.get("value") == "on")
-        await publish(team_id, user_id)
+
+        async def switch_and_publish() -> None:
+            await settings.set_dm_digests(team_id, user_id, action.get("value") == "on")
+            await publish(team_id, user_id)
+
+        in_flight.submit(switch_and_publish)
 
     app.event("app_home_opened")(opened)
     app.action(REFRESH_ACTION_ID)(refresh)

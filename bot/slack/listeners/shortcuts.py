@@ -48,7 +48,8 @@ def register(
         if not response_url:
             log.warning("find_replays shortcut without a response_url from %s", user_id)
             return
-        async with in_flight.track():
+
+        async def answer() -> None:
             locale = profiles.locale_hint(user_id)
             try:
                 profile = await profiles.get(user_id)
@@ -73,5 +74,7 @@ def register(
                 log.exception("find_replays failed for %s", user_id)
                 messages = [render_text(t("error_generic", locale))]
             await responder.send_all(response_url, messages)
+
+        in_flight.submit(answer)
 
     app.shortcut(CALLBACK_ID)(find_replays)

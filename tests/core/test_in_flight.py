@@ -1,0 +1,102 @@
+"""The pool that runs the work after acknowledgements: bounded, in order, in the submitter's
+context, and waited for at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+
+import pytest
+
+from bot.core.in_flight import InFlight
+
+who: contextvars.ContextVar[str] = contextvars.ContextVar("who", default="nobody")
+
+
+async def test_no_more_than_the_workers_run_at_once_and_the_rest_wait_in_order() -> None:
+    pool = InFlight(workers=3)
+    release = asyncio.Event()
+    running: list[int] = []
+    started: list[int] = []
+    most = 0
+
+    def work(number: int):
+        async def run() -> None:
+            nonlocal most
+            started.append(number)
+            running.append(number)
+            most = max(most, len(running))
+            await release.wait()
+            running.remove(number)
+
+        return run
+
+    for number in range(10):
+        pool.submit(work(number))
+    await asyncio.sleep(0.01)
+    assert started == [0, 1, 2] and pool.count == 10
+    release.set()
+    assert await pool.drain(1)
+    assert most == 3 and started == list(range(10)) and pool.count == 0
+
+
+async def test_full_counts_queued_and_running_work() -> None:
+    pool = InFlight(limit=4, workers=1)
+    gate = asyncio.Event()
+    for _ in range(3):
+        pool.submit(gate.wait)
+    assert not pool.full
+    pool.submit(gate.wait)
+    assert pool.full
+    gate.set()
+    assert await pool.drain(1)
+    assert not pool.full
+
+
+async def test_work_runs_in_the_submitters_context_and_reports_its_end_there() -> None:
+    ends: list[str] = []
+    pool = InFlight(on_finish=lambda: ends.append(who.get()))
+    seen: list[str] = []
+
+    async def work() -> None:
+        seen.append(who.get())
+
+    who.set("alice")
+    pool.submit(work)
+    who.set("bob")
+    pool.submit(work)
+    assert await pool.drain(1)
+    assert seen == ["alice", "bob"] and ends == ["alice", "bob"]
+
+
+async def test_a_failure_is_logged_and_the_pool_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    pool = InFlight(workers=1)
+    done: list[str] = []
+
+    async def fails() -> None:
+        raise RuntimeError("boom")
+
+    async def works() -> None:
+        done.append("ok")
+
+    with caplog.at_level(logging.ERROR, logger="bot.core.in_flight"):
+        pool.submit(fails)
+        pool.submit(works)
+        assert await pool.drain(1)
+    assert done == ["ok"]
+    assert "work after an acknowledgement failed" in caplog.text
+
+
+async def test_drain_says_false_while_work_remains() -> None:
+    pool = InFlight()
+    gate = asyncio.Event()
+    pool.submit(gate.wait)
+    assert not await pool.drain(0.05)
+    gate.set()
+    assert await pool.drain(1)
+
+
+def test_a_pool_needs_a_worker() -> None:
+    with pytest.raises(ValueError, match="workers"):
+        InFlight(workers=0)
