@@ -171,8 +171,8 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
     urls: list[str] = []
     turned_away: list[str] = []
     sent: dict[str, float] = {}
-    #: response_url → (seconds until the acknowledgement that carried the answer, with replays?)
-    in_ack: dict[str, tuple[float, bool]] = {}
+    #: response_url → (when sent, seconds until the ack that carried the answer, with replays?)
+    in_ack: dict[str, tuple[float, float, bool]] = {}
 
     async def request(client: int, sequence: int) -> tuple[float, bool]:
         began = time.monotonic()
@@ -181,7 +181,8 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
         if BUSY_ACK in reply.text:
             turned_away.append(reply.response_url)
         elif carries_answer(reply):
-            in_ack[reply.response_url] = (time.monotonic() - began, "replay-a" in reply.text)
+            took = time.monotonic() - began
+            in_ack[reply.response_url] = (began, took, "replay-a" in reply.text)
         else:
             urls.append(reply.response_url)
             sent[reply.response_url] = began
@@ -200,17 +201,21 @@ async def _ack_runs(rig: Rig, workload: str, profile: Profile) -> list[AckRun]:
         cpu = meter.read()
         drained = await rig.wait_idle() - began if rig.kind == "bot" else math.nan
         answers = Counter(fake.answer_of(url) for url in urls) if rig.kind == "bot" else Counter()
-        answers.update("replays" if found else "other" for _, found in in_ack.values())
+        answers.update("replays" if found else "other" for _, _, found in in_ack.values())
         # A command turned away in its ack must get nothing more on its response_url.
         answers["busy"] = sum(fake.answer_of(url) == "none" for url in turned_away)
         answers["busy_then_answered"] = len(turned_away) - answers["busy"]
         commands = len(urls) + len(turned_away) + len(in_ack)
         per_command = 1000 * meter.read().server_seconds / max(commands, 1)
+        # Answer times of the commands sent in the measured window, as for the acks.
+        window_from, window_to = began + profile.warmup, began + profile.warmup + profile.duration
         arrivals = fake.arrivals
-        answer_times = [took for took, _ in in_ack.values()] + [
+        answer_times = [
+            took for at, took, _ in in_ack.values() if window_from <= at < window_to
+        ] + [
             arrivals[url.rsplit("/", 1)[-1]] - at
             for url, at in sent.items()
-            if url.rsplit("/", 1)[-1] in arrivals
+            if window_from <= at < window_to and url.rsplit("/", 1)[-1] in arrivals
         ]
         runs.append(
             AckRun(
@@ -459,7 +464,7 @@ async def acknowledgement(workdir: Path, profile: Profile) -> Outcome:
             "Server CPU: % of the one core the server is pinned to; CPU ms/command includes the "
             "work after the ack (until the backlog drained). Answer p50/p95: from sending the "
             "command until its answer (the ack's, or the response_url POST's arrival), for "
-            "every command of the window that was not turned away. 'All answered after': from "
+            "the commands sent in the measured window that were not turned away. 'All answered after': from "
             "the start of the run until the bot had posted the last response_url answer (its "
             "backlog drained). 'Turned away': commands acknowledged with 'busy, try again in a "
             "minute' because 1,000 were already queued or running (nothing more is posted).",

@@ -11,10 +11,11 @@ log = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[None]]
 
-#: how many pieces of work run at once. Most of a look-up's time is a Tencent call (hundreds of
-#: milliseconds of waiting, about a millisecond of CPU), so a few dozen at once keep Tencent busy
-#: while the event loop stays free for acknowledgements: measured in `python -m benchmarks`.
-DEFAULT_WORKERS = 32
+#: how many pieces of work run at once. Most of a look-up's time is waiting (for Tencent, 300 ms
+#: or more; for its turn in the call budget, up to seconds), and a waiting piece costs no CPU, so
+#: the pool is sized for 300 look-ups a second at Tencent's pace (90 waiting at once), not for
+#: the core: `python -m benchmarks` measured 32 (answers queue past 100/s) and 256 (no better).
+DEFAULT_WORKERS = 128
 
 
 class InFlight:
