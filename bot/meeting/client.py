@@ -43,7 +43,7 @@ from bot.meeting.models import (
     TencentUser,
     UserListPage,
 )
-from bot.meeting.quota import CallBudget
+from bot.meeting.quota import CallBudget, current_lane
 from bot.meeting.signing import Credentials, QueryValue, build_uri, safe_token, signed_headers
 
 log = logging.getLogger(__name__)
@@ -306,15 +306,18 @@ class TencentMeetingClient:
     ) -> Model:
         """One signed GET with budget, timeouts and retries; the body parsed as `model`.
         `endpoint` names the call for the observer (a path would carry userids and IDs); `owner`,
-        the userid a call is made for, is held to its fair share of the budget."""
+        the userid a call is made for, is held to its fair share of the budget. The call waits for
+        its turn in the lane of the work it serves (people's, unless a digest or the poller
+        marked theirs as background)."""
         uri = build_uri(path, params)
+        lane = current_lane()
         deadline = time.monotonic() + self.retry.total_timeout
         last_error: TencentMeetingError | None = None
         observer = self._observer
         for attempt in range(1, self.retry.max_attempts + 1):
             queued = time.monotonic()
             try:
-                await self._budget.acquire(max_wait=deadline - queued, owner=owner)
+                await self._budget.acquire(max_wait=deadline - queued, owner=owner, lane=lane)
             except RateLimitTimeoutError:
                 if observer is not None:
                     observer.budget_waited(time.monotonic() - queued, exhausted=True)
