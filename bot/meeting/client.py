@@ -82,8 +82,9 @@ class CallObserver(Protocol):
         `http_<status>` without one, `malformed`, or `unreachable` (no answer at all)."""
         ...
 
-    def budget_waited(self, seconds: float, *, exhausted: bool = False) -> None:
-        """A call waited `seconds` for its turn; `exhausted`: its turn was too far away."""
+    def budget_waited(self, seconds: float, *, lane: str, exhausted: bool = False) -> None:
+        """A call in `lane` (`bot.meeting.quota.Lane`) waited `seconds` for its turn; `exhausted`:
+        its turn was too far away."""
         ...
 
 
@@ -320,14 +321,14 @@ class TencentMeetingClient:
                 await self._budget.acquire(max_wait=deadline - queued, owner=owner, lane=lane)
             except RateLimitTimeoutError:
                 if observer is not None:
-                    observer.budget_waited(time.monotonic() - queued, exhausted=True)
+                    observer.budget_waited(time.monotonic() - queued, lane=lane, exhausted=True)
                 # After a quota error the pause outlasts our deadline: Tencent's answer says more.
                 if last_error is not None:
                     raise last_error from None
                 raise
             started = time.monotonic()
             if observer is not None:
-                observer.budget_waited(started - queued)
+                observer.budget_waited(started - queued, lane=lane)
             try:
                 result = await self._attempt(uri, model, deadline)
                 if observer is not None:
