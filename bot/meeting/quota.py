@@ -13,7 +13,8 @@ only while background calls hold fewer than `floor` of the turns in the window (
 budget by default), else to the person waiting longest. So a person arriving behind queued digests
 overtakes them; digests still get their floor while people use the rest; a lane with nobody waiting
 in the other may use the whole budget, and neither, nor both together, ever more. Within a lane,
-callers go in arrival order.
+callers go in arrival order. A call made once for several callers (one look-up a digest started and
+a person joined: `SharedLane`) is people's as soon as one of them is a person, and moves up at once.
 
 Every change (an arrival, a turn taken, a caller leaving, a pause) plans the queue again: each
 waiter is given the turn the rule gives it if nobody else arrives. A caller whose turn is beyond its
@@ -50,12 +51,47 @@ class Lane(StrEnum):
     BACKGROUND = "background"
 
 
-_lane: ContextVar[Lane] = ContextVar("budget_lane", default=Lane.PEOPLE)
+class SharedLane:
+    """The lane of work done once for several callers (a look-up a digest started that people ask
+    for too): the lane of the caller that started it, raised to people's for good as soon as a
+    person joins. A budget with one of its calls queued moves the call up at once."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self._on_raise: list[Callable[[], None]] = []
+
+    def join(self, lane: Lane) -> None:
+        """A caller in `lane` waits for this work too."""
+        if lane is Lane.PEOPLE and self.lane is not Lane.PEOPLE:
+            self.lane = Lane.PEOPLE
+            for listener in list(self._on_raise):
+                listener()
+
+    @contextlib.contextmanager
+    def _listening(self, listener: Callable[[], None]) -> Iterator[None]:
+        self._on_raise.append(listener)
+        try:
+            yield
+        finally:
+            self._on_raise.remove(listener)
+
+
+_lane: ContextVar[Lane | SharedLane] = ContextVar("budget_lane", default=Lane.PEOPLE)
 
 
 def current_lane() -> Lane:
     """The lane of the work under way (PEOPLE unless marked otherwise)."""
+    return lane_of(_lane.get())
+
+
+def current_claim() -> Lane | SharedLane:
+    """What the work under way hands to `CallBudget.acquire`: its lane, or the shared lane of the
+    work it does for several callers (which can still be raised while its call waits)."""
     return _lane.get()
+
+
+def lane_of(claim: Lane | SharedLane) -> Lane:
+    return claim if isinstance(claim, Lane) else claim.lane
 
 
 def bind_lane(lane: Lane) -> None:
@@ -65,7 +101,7 @@ def bind_lane(lane: Lane) -> None:
 
 
 @contextlib.contextmanager
-def in_lane(lane: Lane) -> Iterator[None]:
+def in_lane(lane: Lane | SharedLane) -> Iterator[None]:
     """Put the calls made in a block (and in tasks created in it) in `lane`, then go back."""
     token = _lane.set(lane)
     try:
@@ -87,7 +123,7 @@ class _Grant:
 class _Waiter:
     """A caller waiting for its turn; compared by identity, so that it can leave the queue."""
 
-    lane: Lane
+    claim: Lane | SharedLane
     owner: str | None
     deadline: float | None
     #: the turn the last plan gave it
@@ -97,6 +133,10 @@ class _Waiter:
     #: while asleep: the turn it sleeps towards, and the future that wakes it earlier
     dozing_until: float = math.inf
     wake: asyncio.Future[None] | None = field(default=None, repr=False)
+
+    @property
+    def lane(self) -> Lane:
+        return lane_of(self.claim)
 
 
 class CallBudget:
@@ -141,11 +181,12 @@ class CallBudget:
         max_wait: float | None = None,
         *,
         owner: str | None = None,
-        lane: Lane = Lane.PEOPLE,
+        lane: Lane | SharedLane = Lane.PEOPLE,
     ) -> None:
-        """Wait for this caller's turn in `lane`; RateLimitTimeoutError if it is (or, once queued,
-        comes to be) over `max_wait` away, or at once when `owner` holds its fair share of the
-        window already. Cancelled while waiting, the caller's turn goes to the next."""
+        """Wait for this caller's turn in `lane` (a `SharedLane` raised meanwhile moves the caller
+        up); RateLimitTimeoutError if the turn is (or, once queued, comes to be) over `max_wait`
+        away, or at once when `owner` holds its fair share of the window already. Cancelled while
+        waiting, the caller's turn goes to the next."""
         now = self._clock()
         self._forget_before(now)
         if owner is not None and self._held_by(owner) >= self.fair_share:
@@ -154,7 +195,7 @@ class CallBudget:
                 f"({self.fair_share} per {self.period:g} s)"
             )
         if not self._waiters and self._room(now):
-            self._grants.append(_Grant(now, lane, owner))
+            self._grants.append(_Grant(now, lane_of(lane), owner))
             return
         deadline = None if max_wait is None else now + max(max_wait, 0.0)
         waiter = _Waiter(lane, owner, deadline)
@@ -168,7 +209,11 @@ class CallBudget:
         # A person may have pushed background callers back, some of them past their deadlines.
         self._replan(now)
         try:
-            await self._wait(waiter)
+            if isinstance(lane, SharedLane):
+                with lane._listening(lambda: self._replan(self._clock())):
+                    await self._wait(waiter)
+            else:
+                await self._wait(waiter)
         except BaseException:
             # Cancelled, or late: its turn goes to the next caller, who may now go sooner.
             if waiter in self._waiters:

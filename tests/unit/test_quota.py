@@ -15,7 +15,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.meeting.errors import RateLimitTimeoutError
-from bot.meeting.quota import CallBudget, Lane, bind_lane, current_lane, in_lane
+from bot.meeting.quota import (
+    CallBudget,
+    Lane,
+    SharedLane,
+    bind_lane,
+    current_claim,
+    current_lane,
+    in_lane,
+)
 
 
 class VirtualTime:
@@ -444,6 +452,35 @@ async def test_a_cancelled_waiter_gives_its_turn_to_the_next_in_the_other_lane(f
     assert vt.now == 10
 
 
+async def test_a_shared_call_moves_up_to_peoples_lane_when_a_person_joins_it() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 1, 10.0, floor=0)
+    await budget.acquire()
+    shared = SharedLane(BACKGROUND)
+    granted: dict[str, float] = {}
+
+    async def call(name: str, lane: Lane | SharedLane, arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(lane=lane)
+        granted[name] = vt.now
+
+    async def person_joins_the_shared_call() -> None:
+        await vt.sleep(2)
+        assert budget.waiting(BACKGROUND) == 1
+        shared.join(PEOPLE)
+        assert budget.waiting(BACKGROUND) == 0 and budget.waiting(PEOPLE) == 2
+
+    # Queued at 0 (turn 10), pushed back by a person at 1 (turn 20), raised at 2: it goes first
+    # again, as the person who came earlier.
+    await vt.run(
+        call("shared", shared, 0), call("person", PEOPLE, 1), person_joins_the_shared_call()
+    )
+    assert granted == {"shared": 10, "person": 20}
+    assert shared.lane is PEOPLE
+    shared.join(BACKGROUND)  # never lowered again
+    assert shared.lane is PEOPLE
+
+
 async def test_lanes_travel_with_the_work_into_the_tasks_it_starts() -> None:
     assert current_lane() is PEOPLE
     with in_lane(BACKGROUND):
@@ -455,6 +492,12 @@ async def test_lanes_travel_with_the_work_into_the_tasks_it_starts() -> None:
     async def job() -> Lane:
         bind_lane(BACKGROUND)
         return current_lane()
+
+    shared = SharedLane(BACKGROUND)
+    with in_lane(shared):
+        assert current_claim() is shared and current_lane() is BACKGROUND
+        shared.join(PEOPLE)
+        assert current_lane() is PEOPLE
 
     # A job binds the lane in its own task only.
     assert await asyncio.create_task(job()) is BACKGROUND

@@ -43,7 +43,7 @@ from bot.meeting.errors import (
     UserNotRegisteredError,
 )
 from bot.meeting.models import HistoryMeeting, HistoryPage
-from bot.meeting.quota import CallBudget, Lane, in_lane
+from bot.meeting.quota import CallBudget, Lane, SharedLane, in_lane, lane_of
 from bot.meeting.signing import Credentials, sign
 from tests.unit.conftest import HttpMock, SentRequest
 
@@ -117,10 +117,14 @@ class CountingBudget(CallBudget):
         self.lanes: list[Lane] = []
 
     async def acquire(
-        self, max_wait: float | None = None, *, owner: str | None = None, lane: Lane = Lane.PEOPLE
+        self,
+        max_wait: float | None = None,
+        *,
+        owner: str | None = None,
+        lane: Lane | SharedLane = Lane.PEOPLE,
     ) -> None:
         self.asked += 1
-        self.lanes.append(lane)
+        self.lanes.append(lane_of(lane))
         await super().acquire(max_wait, owner=owner, lane=lane)
         self.granted += 1
 
