@@ -207,7 +207,7 @@ class CallBudget:
             self._plan(now)
             raise self._timeout(waiter.at - now)
         # A person may have pushed background callers back, some of them past their deadlines.
-        self._replan(now)
+        self._replan(now, planned=True)
         try:
             if isinstance(lane, SharedLane):
                 with lane._listening(lambda: self._replan(self._clock())):
@@ -269,8 +269,11 @@ class CallBudget:
                 if self._room(now):
                     self._waiters.remove(waiter)
                     self._grants.append(_Grant(now, waiter.lane, waiter.owner))
-                    if self._waiters:
-                        # Taken later than planned (a slow wake-up), it may hold the others back.
+                    # Taken later than planned (a slow wake-up), the call leaves the window later
+                    # too, which only matters to turns a period or more after the planned one.
+                    if now > waiter.at and any(
+                        other.at >= waiter.at + self.period for other in self._waiters
+                    ):
                         self._replan(now)
                     return
                 # The window is fuller than planned (a turn taken late): plan again.
@@ -290,11 +293,14 @@ class CallBudget:
             sleeper.cancel()
             waiter.wake, waiter.dozing_until = None, math.inf
 
-    def _replan(self, now: float) -> None:
-        """Plan, drop the waiters whose turn is now past their deadline (the earliest first: the
-        others may move up into its turn), and wake those that must act before they planned to."""
+    def _replan(self, now: float, *, planned: bool = False) -> None:
+        """Plan (unless just `planned`), drop the waiters whose turn is now past their deadline (the
+        earliest first: the others may move up into its turn), and wake those that must act before
+        they planned to."""
         while True:
-            self._plan(now)
+            if not planned:
+                self._plan(now)
+            planned = False
             late = [w for w in self._waiters if w.deadline is not None and w.at > w.deadline]
             if not late:
                 break
@@ -320,8 +326,10 @@ class CallBudget:
         # When each call, granted or planned, leaves the window.
         leaves = [grant.at + period for grant in self._grants[-n:]]
         background_leaves = deque(g.at + period for g in self._grants if g.lane is Lane.BACKGROUND)
-        people = deque(w for w in self._waiters if w.lane is Lane.PEOPLE)
-        background = deque(w for w in self._waiters if w.lane is Lane.BACKGROUND)
+        people: deque[_Waiter] = deque()
+        background: deque[_Waiter] = deque()
+        for waiter in self._waiters:
+            (people if waiter.lane is Lane.PEOPLE else background).append(waiter)
         at = max(now, self._paused_until)
         while people or background:
             if len(leaves) >= n:
