@@ -16,8 +16,9 @@ in the other may use the whole budget, and neither, nor both together, ever more
 callers go in arrival order. A call made once for several callers (one look-up a digest started and
 a person joined: `SharedLane`) is people's as soon as one of them is a person, and moves up at once.
 
-Every change (an arrival, a turn taken, a caller leaving, a pause) plans the queue again: each
-waiter is given the turn the rule gives it if nobody else arrives. A caller whose turn is beyond its
+Every change (an arrival, a caller leaving, a pause, a shared lane raised, a turn taken later than
+planned) plans the queue again: each waiter is given the turn the rule gives it if nobody else
+arrives. A caller whose turn is beyond its
 `max_wait` fails at once with RateLimitTimeoutError (the user hears "busy, try again" right away,
 not a minute later), and so does a queued caller pushed past its deadline by a person or a pause; a
 caller whose turn moved earlier is woken. A turn is only taken after counting the calls actually
