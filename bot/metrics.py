@@ -108,18 +108,21 @@ class Metrics:
         )
         self.budget_wait_seconds = Histogram(
             "replays_tencent_budget_wait_seconds",
-            "Time each Tencent call waited for its turn in the call budget",
+            "Time each Tencent call waited for its turn in the call budget, by lane",
+            ["lane"],
             buckets=WAIT_BUCKETS,
             registry=registry,
         )
         self.budget_waits = Counter(
             "replays_tencent_budget_waits",
-            "Tencent calls that had to wait for the call budget",
+            "Tencent calls that had to wait for the call budget, by lane",
+            ["lane"],
             registry=registry,
         )
         self.budget_exhausted = Counter(
             "replays_tencent_budget_exhausted",
-            "Tencent calls given up because their turn in the budget was too far away",
+            "Tencent calls given up because their turn in the budget was too far away, by lane",
+            ["lane"],
             registry=registry,
         )
         self.budget_used = Gauge(
@@ -164,13 +167,13 @@ class Metrics:
         self.tencent_calls.labels(endpoint, error_code).inc()
         self.tencent_call_seconds.labels(endpoint).observe(seconds)
 
-    def budget_waited(self, seconds: float, *, exhausted: bool = False) -> None:
+    def budget_waited(self, seconds: float, *, lane: str, exhausted: bool = False) -> None:
         if exhausted:
-            self.budget_exhausted.inc()
+            self.budget_exhausted.labels(lane).inc()
             return
-        self.budget_wait_seconds.observe(seconds)
+        self.budget_wait_seconds.labels(lane).observe(seconds)
         if seconds >= WAITED:
-            self.budget_waits.inc()
+            self.budget_waits.labels(lane).inc()
 
     def digest_ran(self, result: str) -> None:
         self.digest_runs.labels(result).inc()

@@ -4,7 +4,8 @@ job runs, and close or reschedule each as its work says.
 What a job's work *is* (who receives it, what is new, when to give up) is `bot.core.digest_rules`'
 business: the queue runs `work(job)` and applies the `Verdict` it returns. Jobs are claimed as soon
 as a slot is free (up to `concurrency` at once), so one slow meeting never holds up the others; a
-crashed worker's lease runs out and any instance takes the job up again.
+crashed worker's lease runs out and any instance takes the job up again. A job's Tencent calls
+are background work in the call budget (`bot.meeting.quota.Lane`): people's look-ups go first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bot.core import correlation
 from bot.core.group_commit import GroupCommit
 from bot.core.records import DigestJob, JobState, NewDigest
 from bot.core.storage import DigestJobStore, StorageRejected, StorageUnavailable
+from bot.meeting.quota import Lane, bind_lane
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +183,10 @@ class DigestQueue:
             self._observer.digest_ran(result)
 
     async def _run_one(self, job: DigestJob, work: Work) -> None:
-        # This task's own context: every line logged for the job, here or deeper, names it.
+        # This task's own context: every line logged for the job, here or deeper, names it, and
+        # every Tencent call it makes waits in the budget's background lane (people go first).
         correlation.bind(digest_job=job.id, meeting=job.meeting.meeting_id)
+        bind_lane(Lane.BACKGROUND)
         keeping = asyncio.create_task(self._keep_lease(job))
         try:
             verdict = await work(job)

@@ -3,7 +3,9 @@
 The slash command, mentions, the share button, digests and the CLI all come through here. Identical
 look-ups that arrive together share one Tencent call (coalescing) and a short cache answers repeats;
 `fresh=True` is the explicit refresh. Cache keys include the userid, because Tencent answers only the
-creator: a result fetched for one person is never handed to another.
+creator: a result fetched for one person is never handed to another. A shared call waits in the call
+budget's people lane as soon as one of its callers is a person (`bot.meeting.quota.SharedLane`): a
+person asking what a digest is looking up right now never waits behind other digests.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -21,6 +23,7 @@ from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.parsing import MeetingRef
 from bot.meeting import errors
 from bot.meeting.models import MeetingReplays
+from bot.meeting.quota import SharedLane, current_lane, in_lane
 
 log = logging.getLogger(__name__)
 
@@ -93,14 +96,19 @@ class ReplayLookup:
         self._answers: Memo[tuple[MeetingRef, str], Found] = Memo(
             ttl=policy.ttl, max_entries=policy.max_entries, clock=clock
         )
+        # The budget lane of each Tencent query under way, shared by everybody waiting for it.
+        self._lanes: dict[tuple[MeetingRef, str], SharedLane] = {}
 
     async def lookup(self, ref: MeetingRef, userid: str, *, fresh: bool = False) -> LookupResult:
+        key = (ref, userid)
         # The meeting names the log lines of this look-up (the Tencent call's among them).
         with correlation.scope(meeting=ref.value):
             try:
-                found = await self._answers.fetch(
-                    (ref, userid), lambda: self._fetch(ref, userid), fresh=fresh
-                )
+                shared = self._lanes.get(key)
+                if shared is not None and (fresh or self._answers.get(key) is None):
+                    # This caller waits for the query under way: a person raises it to their lane.
+                    shared.join(current_lane())
+                found = await self._answers.fetch(key, lambda: self._load(key), fresh=fresh)
             except errors.TencentMeetingError as error:
                 problem = problem_for(error)
                 level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
@@ -119,6 +127,21 @@ class ReplayLookup:
         self, refs: Iterable[MeetingRef], userid: str, *, fresh: bool = False
     ) -> list[LookupResult]:
         return list(await asyncio.gather(*(self.lookup(r, userid, fresh=fresh) for r in refs)))
+
+    def _load(self, key: tuple[MeetingRef, str]) -> Awaitable[Found]:
+        """The one Tencent query for `key`, in a lane of its own that the callers who join it
+        share (it starts in the lane of the caller who started it)."""
+        shared = SharedLane(current_lane())
+        self._lanes[key] = shared
+        return self._fetch_in(shared, key)
+
+    async def _fetch_in(self, shared: SharedLane, key: tuple[MeetingRef, str]) -> Found:
+        try:
+            with in_lane(shared):
+                return await self._fetch(*key)
+        finally:
+            if self._lanes.get(key) is shared:
+                del self._lanes[key]
 
     async def _fetch(self, ref: MeetingRef, userid: str) -> Found:
         try:

@@ -23,7 +23,8 @@ no `meeting.end` ever arrives. Each round the poller does two things:
 
 The digest machinery does the rest: recipients (subject filters included), posting, deliveries,
 retries; replays already posted are not posted again. The poller's Tencent calls (a look-up per
-code, a history page or more per creator) stay within `BUDGET_SHARE` of the call budget: rounds
+code, a history page or more per creator) wait in the budget's background lane, behind people's
+look-ups (`bot.meeting.quota.Lane`), and stay within `BUDGET_SHARE` of the call budget: rounds
 are spaced `DIGEST_DELAY_SECONDS` apart, or further when a round made more calls than that share
 allows, and each creator's history costs at most `HISTORY_MAX_PAGES` calls per round.
 """
@@ -44,6 +45,7 @@ from bot.core.parsing import MeetingRef
 from bot.core.records import EndedMeeting
 from bot.meeting.errors import TencentMeetingError
 from bot.meeting.models import HistoryMeeting, MeetingReplays
+from bot.meeting.quota import Lane, in_lane
 
 log = logging.getLogger(__name__)
 
@@ -130,15 +132,17 @@ class ReplayPoller:
 
     async def run_once(self) -> int:
         """Look at every watched code once and read the new history of every creator with an
-        all-meetings subscription; returns how many Tencent calls that took (about)."""
-        watched = await self._digests.watched_codes()
-        for userid, code in watched:
-            await self._poll(userid, code)
-        calls = len(watched)
-        if self._history is not None:
-            for userid in await self._digests.all_meetings_creators():
-                calls += await self._read_history(self._history, userid)
-        return calls
+        all-meetings subscription; returns how many Tencent calls that took (about). Its calls
+        wait in the budget's background lane: people's look-ups go first."""
+        with in_lane(Lane.BACKGROUND):
+            watched = await self._digests.watched_codes()
+            for userid, code in watched:
+                await self._poll(userid, code)
+            calls = len(watched)
+            if self._history is not None:
+                for userid in await self._digests.all_meetings_creators():
+                    calls += await self._read_history(self._history, userid)
+            return calls
 
     async def _read_history(self, history: MeetingHistory, userid: str) -> int:
         """Make a digest job of each meeting of `userid` that ended since the last window; returns

@@ -43,7 +43,7 @@ from bot.meeting.models import (
     TencentUser,
     UserListPage,
 )
-from bot.meeting.quota import CallBudget
+from bot.meeting.quota import CallBudget, current_claim, lane_of
 from bot.meeting.signing import Credentials, QueryValue, build_uri, safe_token, signed_headers
 
 log = logging.getLogger(__name__)
@@ -82,8 +82,9 @@ class CallObserver(Protocol):
         `http_<status>` without one, `malformed`, or `unreachable` (no answer at all)."""
         ...
 
-    def budget_waited(self, seconds: float, *, exhausted: bool = False) -> None:
-        """A call waited `seconds` for its turn; `exhausted`: its turn was too far away."""
+    def budget_waited(self, seconds: float, *, lane: str, exhausted: bool = False) -> None:
+        """A call in `lane` (`bot.meeting.quota.Lane`) waited `seconds` for its turn; `exhausted`:
+        its turn was too far away."""
         ...
 
 
@@ -306,25 +307,29 @@ class TencentMeetingClient:
     ) -> Model:
         """One signed GET with budget, timeouts and retries; the body parsed as `model`.
         `endpoint` names the call for the observer (a path would carry userids and IDs); `owner`,
-        the userid a call is made for, is held to its fair share of the budget."""
+        the userid a call is made for, is held to its fair share of the budget. The call waits for
+        its turn in the lane of the work it serves (people's, unless a digest or the poller
+        marked theirs as background, or the lane shared by the callers of a shared look-up)."""
         uri = build_uri(path, params)
+        claim = current_claim()
         deadline = time.monotonic() + self.retry.total_timeout
         last_error: TencentMeetingError | None = None
         observer = self._observer
         for attempt in range(1, self.retry.max_attempts + 1):
             queued = time.monotonic()
             try:
-                await self._budget.acquire(max_wait=deadline - queued, owner=owner)
+                await self._budget.acquire(max_wait=deadline - queued, owner=owner, lane=claim)
             except RateLimitTimeoutError:
                 if observer is not None:
-                    observer.budget_waited(time.monotonic() - queued, exhausted=True)
+                    waited = time.monotonic() - queued
+                    observer.budget_waited(waited, lane=lane_of(claim), exhausted=True)
                 # After a quota error the pause outlasts our deadline: Tencent's answer says more.
                 if last_error is not None:
                     raise last_error from None
                 raise
             started = time.monotonic()
             if observer is not None:
-                observer.budget_waited(started - queued)
+                observer.budget_waited(started - queued, lane=lane_of(claim))
             try:
                 result = await self._attempt(uri, model, deadline)
                 if observer is not None:

@@ -1,17 +1,43 @@
-"""The process-wide budget of Tencent Meeting calls: a FIFO sliding-window limiter with a pause.
+"""The process-wide budget of Tencent Meeting calls: a sliding-window limiter with two lanes.
 
 Tencent allows an app 300 calls a minute across all endpoints and answers 190310 beyond that, so
-every caller in the process (slash commands, mentions, digests) draws from one `CallBudget`.
-Each caller reserves the earliest time slot that keeps at most N calls in any window, in arrival
-order, and sleeps until it. A quota error from Tencent pauses everybody, including those queued.
+every caller in the process draws from one `CallBudget`: never more than N calls in any window.
+
+**People before digests.** Every call is made in a lane. `Lane.PEOPLE` is the default: slash
+commands, mentions, the share button, the directory a look-up needs. `Lane.BACKGROUND` is work
+nobody is waiting for: the digest worker and the replay poller mark their work with `in_lane` or
+`bind_lane`, a context variable (as `bot.core.correlation` is) that every task and call made under
+it inherits, and the client hands the lane of the work it serves to `acquire`. Whenever a turn
+comes free and both lanes have callers waiting, it goes to the background caller waiting longest
+only while background calls hold fewer than `floor` of the turns in the window (a quarter of the
+budget by default), else to the person waiting longest. So a person arriving behind queued digests
+overtakes them; digests still get their floor while people use the rest; a lane with nobody waiting
+in the other may use the whole budget, and neither, nor both together, ever more. Within a lane,
+callers go in arrival order. A call made once for several callers (one look-up a digest started and
+a person joined: `SharedLane`) is people's as soon as one of them is a person, and moves up at once.
+
+Every change (an arrival, a caller leaving, a pause, a shared lane raised, a turn taken later than
+planned) plans the queue again: each waiter is given the turn the rule gives it if nobody else
+arrives. A caller whose turn is beyond its
+`max_wait` fails at once with RateLimitTimeoutError (the user hears "busy, try again" right away,
+not a minute later), and so does a queued caller pushed past its deadline by a person or a pause; a
+caller whose turn moved earlier is woken. A turn is only taken after counting the calls actually
+granted in the window, so the plan orders callers but can never let more than N through. No owner
+(a Tencent userid) may hold more than `fair_share` of a window, and a quota error from Tencent
+pauses everybody, including those queued.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from enum import StrEnum
 
 from bot.meeting.errors import RateLimitTimeoutError
 
@@ -19,18 +45,106 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
 
+class Lane(StrEnum):
+    """Who a call is for: a person waiting for an answer, or background work (digests, polling)."""
+
+    PEOPLE = "people"
+    BACKGROUND = "background"
+
+
+class SharedLane:
+    """The lane of work done once for several callers (a look-up a digest started that people ask
+    for too): the lane of the caller that started it, raised to people's for good as soon as a
+    person joins. A budget with one of its calls queued moves the call up at once."""
+
+    def __init__(self, lane: Lane) -> None:
+        self.lane = lane
+        self._on_raise: list[Callable[[], None]] = []
+
+    def join(self, lane: Lane) -> None:
+        """A caller in `lane` waits for this work too."""
+        if lane is Lane.PEOPLE and self.lane is not Lane.PEOPLE:
+            self.lane = Lane.PEOPLE
+            for listener in list(self._on_raise):
+                listener()
+
+    @contextlib.contextmanager
+    def _listening(self, listener: Callable[[], None]) -> Iterator[None]:
+        self._on_raise.append(listener)
+        try:
+            yield
+        finally:
+            self._on_raise.remove(listener)
+
+
+_lane: ContextVar[Lane | SharedLane] = ContextVar("budget_lane", default=Lane.PEOPLE)
+
+
+def current_lane() -> Lane:
+    """The lane of the work under way (PEOPLE unless marked otherwise)."""
+    return lane_of(_lane.get())
+
+
+def current_claim() -> Lane | SharedLane:
+    """What the work under way hands to `CallBudget.acquire`: its lane, or the shared lane of the
+    work it does for several callers (which can still be raised while its call waits)."""
+    return _lane.get()
+
+
+def lane_of(claim: Lane | SharedLane) -> Lane:
+    return claim if isinstance(claim, Lane) else claim.lane
+
+
+def bind_lane(lane: Lane) -> None:
+    """Put the rest of the current context (a digest job's task, say) in `lane`; tasks created
+    afterwards inherit it."""
+    _lane.set(lane)
+
+
+@contextlib.contextmanager
+def in_lane(lane: Lane | SharedLane) -> Iterator[None]:
+    """Put the calls made in a block (and in tasks created in it) in `lane`, then go back."""
+    token = _lane.set(lane)
+    try:
+        yield
+    finally:
+        _lane.reset(token)
+
+
 @dataclass(eq=False)
-class _Slot:
-    """One reserved call time; compared by identity so that one caller's slot can be given back."""
+class _Grant:
+    """A call let through at `at`: it counts against the window until `at + period`."""
 
     at: float
-    owner: str | None = None
+    lane: Lane
+    owner: str | None
+
+
+@dataclass(eq=False)
+class _Waiter:
+    """A caller waiting for its turn; compared by identity, so that it can leave the queue."""
+
+    claim: Lane | SharedLane
+    owner: str | None
+    deadline: float | None
+    #: the turn the last plan gave it
+    at: float = math.inf
+    #: dropped from the queue by a plan: its turn is past its deadline
+    late: bool = False
+    #: while asleep: the turn it sleeps towards, and the future that wakes it earlier
+    dozing_until: float = math.inf
+    wake: asyncio.Future[None] | None = field(default=None, repr=False)
+
+    @property
+    def lane(self) -> Lane:
+        return lane_of(self.claim)
 
 
 class CallBudget:
-    """Never more than `calls_per_period` acquisitions in any `period`-second window, and never more
-    than `fair_share` of them for one owner (a Tencent userid): one person asking again and again,
-    or about many meetings, cannot spend what everybody else needs."""
+    """Never more than `calls_per_period` acquisitions in any `period`-second window, never more
+    than `fair_share` of them for one owner (a Tencent userid: one person asking again and again,
+    or about many meetings, cannot spend what everybody else needs), and background calls served
+    after people's but for `floor` turns a window (see the module docstring)."""
 
     def __init__(
         self,
@@ -38,6 +152,7 @@ class CallBudget:
         period: float = 60.0,
         *,
         fair_share: int | None = None,
+        floor: int | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -45,39 +160,66 @@ class CallBudget:
             raise ValueError("calls_per_period must be at least 1")
         if period <= 0:
             raise ValueError("period must be positive")
+        if floor is not None and not 0 <= floor <= calls_per_period:
+            raise ValueError("floor must be between 0 and calls_per_period")
         self.calls_per_period = calls_per_period
         self.period = period
         #: by default a tenth of the budget, so that ten busy people still leave room for the rest
         #: (but at least ten calls: a tiny budget is not split so finely that a retry cannot pass)
         self.fair_share = fair_share or max(calls_per_period // 10, min(calls_per_period, 10))
+        #: turns per window background calls get first while people wait too: a quarter by default
+        self.floor = max(calls_per_period // 4, 1) if floor is None else floor
         self._clock = clock
         self._sleep = sleep
-        # Granted and reserved slots in time order; granted ones older than a period are dropped.
-        self._slots: list[_Slot] = []
+        # Calls granted in the last period, in time order (the clock never goes back).
+        self._grants: list[_Grant] = []
+        # Callers waiting, in arrival order.
+        self._waiters: list[_Waiter] = []
         self._paused_until = float("-inf")
 
-    async def acquire(self, max_wait: float | None = None, *, owner: str | None = None) -> None:
-        """Wait for this caller's turn; RateLimitTimeoutError if it is over `max_wait` away, or at
-        once when `owner` holds its fair share of the window already."""
+    async def acquire(
+        self,
+        max_wait: float | None = None,
+        *,
+        owner: str | None = None,
+        lane: Lane | SharedLane = Lane.PEOPLE,
+    ) -> None:
+        """Wait for this caller's turn in `lane` (a `SharedLane` raised meanwhile moves the caller
+        up); RateLimitTimeoutError if the turn is (or, once queued, comes to be) over `max_wait`
+        away, or at once when `owner` holds its fair share of the window already. Cancelled while
+        waiting, the caller's turn goes to the next."""
         now = self._clock()
-        self._forget_before(now - self.period)
-        if owner is not None and self._held_by(owner, now) >= self.fair_share:
+        self._forget_before(now)
+        if owner is not None and self._held_by(owner) >= self.fair_share:
             raise RateLimitTimeoutError(
                 f"Tencent Meeting call budget: {owner} used its share "
                 f"({self.fair_share} per {self.period:g} s)"
             )
-        at = self._next_slot(len(self._slots), now)
+        if not self._waiters and self._room(now):
+            self._grants.append(_Grant(now, lane_of(lane), owner))
+            return
         deadline = None if max_wait is None else now + max(max_wait, 0.0)
-        if deadline is not None and at > deadline:
-            raise self._timeout(at - now)
-        slot = _Slot(at, owner)
-        self._slots.append(slot)
+        waiter = _Waiter(lane, owner, deadline)
+        self._waiters.append(waiter)
+        self._plan(now)
+        if deadline is not None and waiter.at > deadline:
+            # Refused before it was ever queued: the others keep the turns they had.
+            self._waiters.remove(waiter)
+            self._plan(now)
+            raise self._timeout(waiter.at - now)
+        # A person may have pushed background callers back, some of them past their deadlines.
+        self._replan(now, planned=True)
         try:
-            await self._wait_for(slot, deadline)
+            if isinstance(lane, SharedLane):
+                with lane._listening(lambda: self._replan(self._clock())):
+                    await self._wait(waiter)
+            else:
+                await self._wait(waiter)
         except BaseException:
-            # Cancelled or timed out before its turn: the slot goes back so nobody is starved by it.
-            if slot in self._slots:
-                self._slots.remove(slot)
+            # Cancelled, or late: its turn goes to the next caller, who may now go sooner.
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+                self._replan(self._clock())
             raise
 
     def pause(self, seconds: float) -> None:
@@ -85,56 +227,132 @@ class CallBudget:
         self.pause_until(self._clock() + seconds)
 
     def pause_until(self, deadline: float) -> None:
-        """No call may start before `deadline` (on this budget's clock); queued callers move too."""
+        """No call may start before `deadline` (on this budget's clock); queued callers move too,
+        and those it pushes past their `max_wait` give up at once."""
         if deadline <= self._paused_until:
             return
         self._paused_until = deadline
-        self._reschedule(self._clock())
+        self._replan(self._clock())
 
-    def in_window(self) -> int:
-        """How many calls were granted in the last `period` seconds."""
+    def in_window(self, lane: Lane | None = None) -> int:
+        """How many calls (of `lane`, or all) were granted in the last `period` seconds."""
         now = self._clock()
-        return sum(1 for slot in self._slots if now - self.period < slot.at <= now)
+        return sum(
+            1
+            for grant in self._grants
+            if now < grant.at + self.period and (lane is None or grant.lane is lane)
+        )
 
-    def _held_by(self, owner: str, now: float) -> int:
-        """Slots of `owner` granted in the last period or reserved ahead."""
-        return sum(1 for slot in self._slots if slot.owner == owner and slot.at > now - self.period)
-
-    def waiting(self) -> int:
-        """How many callers hold a slot that has not come yet."""
-        now = self._clock()
-        return sum(1 for slot in self._slots if slot.at > now)
+    def waiting(self, lane: Lane | None = None) -> int:
+        """How many callers (of `lane`, or all) wait for their turn."""
+        return sum(1 for waiter in self._waiters if lane is None or waiter.lane is lane)
 
     @property
     def paused_until(self) -> float:
         return self._paused_until
 
-    async def _wait_for(self, slot: _Slot, deadline: float | None) -> None:
-        # The slot can move later while we sleep (a pause), so look again after every wake-up.
-        while (delay := slot.at - self._clock()) > 0:
-            if deadline is not None and slot.at > deadline:
-                raise self._timeout(delay)
-            await self._sleep(delay)
+    def _held_by(self, owner: str) -> int:
+        """Calls of `owner` granted in the window, or waiting."""
+        granted = sum(1 for grant in self._grants if grant.owner == owner)
+        return granted + sum(1 for waiter in self._waiters if waiter.owner == owner)
 
-    def _next_slot(self, index: int, now: float) -> float:
-        """Earliest time for slot `index` that keeps order and at most N slots in any window."""
+    def _room(self, now: float) -> bool:
+        """Whether a call may start now, by the calls actually granted (call after _forget_before)."""
+        return now >= self._paused_until and len(self._grants) < self.calls_per_period
+
+    async def _wait(self, waiter: _Waiter) -> None:
+        while True:
+            if waiter.late:
+                raise self._timeout(waiter.at - self._clock())
+            now = self._clock()
+            if waiter.at <= now:
+                self._forget_before(now)
+                if self._room(now):
+                    self._waiters.remove(waiter)
+                    self._grants.append(_Grant(now, waiter.lane, waiter.owner))
+                    # Taken later than planned (a slow wake-up), the call leaves the window later
+                    # too, which only matters to turns a period or more after the planned one.
+                    if now > waiter.at and any(
+                        other.at >= waiter.at + self.period for other in self._waiters
+                    ):
+                        self._replan(now)
+                    return
+                # The window is fuller than planned (a turn taken late): plan again.
+                self._replan(now)
+                continue
+            await self._doze(waiter, waiter.at - now)
+
+    async def _doze(self, waiter: _Waiter, delay: float) -> None:
+        """Sleep `delay` seconds, or less when a new plan wakes the waiter (an earlier turn, or
+        none at all)."""
+        waiter.wake = asyncio.get_running_loop().create_future()
+        waiter.dozing_until = waiter.at
+        sleeper = asyncio.ensure_future(self._sleep(delay))
+        try:
+            await asyncio.wait((sleeper, waiter.wake), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.wake, waiter.dozing_until = None, math.inf
+
+    def _replan(self, now: float, *, planned: bool = False) -> None:
+        """Plan (unless just `planned`), drop the waiters whose turn is now past their deadline (the
+        earliest first: the others may move up into its turn), and wake those that must act before
+        they planned to."""
+        while True:
+            if not planned:
+                self._plan(now)
+            planned = False
+            late = [w for w in self._waiters if w.deadline is not None and w.at > w.deadline]
+            if not late:
+                break
+            first = min(late, key=lambda w: w.at)
+            self._waiters.remove(first)
+            first.late = True
+            self._wake(first)
+        for waiter in self._waiters:
+            if waiter.at < waiter.dozing_until:
+                self._wake(waiter)
+
+    @staticmethod
+    def _wake(waiter: _Waiter) -> None:
+        if waiter.wake is not None and not waiter.wake.done():
+            waiter.wake.set_result(None)
+
+    def _plan(self, now: float) -> None:
+        """Give each waiter the turn it gets if nobody else arrives. Turns come in time order, each
+        as soon as the window has room for one more call (by the calls granted and those planned
+        before it); a turn goes to background while background holds fewer than `floor` calls in
+        the window or no person waits, else to a person; first come, first served in each lane."""
+        n, period = self.calls_per_period, self.period
+        # When each call, granted or planned, leaves the window.
+        leaves = [grant.at + period for grant in self._grants[-n:]]
+        background_leaves = deque(g.at + period for g in self._grants if g.lane is Lane.BACKGROUND)
+        people: deque[_Waiter] = deque()
+        background: deque[_Waiter] = deque()
+        for waiter in self._waiters:
+            (people if waiter.lane is Lane.PEOPLE else background).append(waiter)
         at = max(now, self._paused_until)
-        if index > 0:
-            at = max(at, self._slots[index - 1].at)
-        if index >= self.calls_per_period:
-            at = max(at, self._slots[index - self.calls_per_period].at + self.period)
-        return at
+        while people or background:
+            if len(leaves) >= n:
+                # The call n places back has to have left the window.
+                at = max(at, leaves[-n])
+            while background_leaves and background_leaves[0] <= at:
+                background_leaves.popleft()
+            if background and (not people or len(background_leaves) < self.floor):
+                waiter = background.popleft()
+                background_leaves.append(at + period)
+            else:
+                waiter = people.popleft()
+            waiter.at = at
+            leaves.append(at + period)
 
-    def _reschedule(self, now: float) -> None:
-        for index, slot in enumerate(self._slots):
-            if slot.at > now:
-                # Never earlier: its owner is already asleep until the old time.
-                slot.at = max(slot.at, self._next_slot(index, now))
-
-    def _forget_before(self, cutoff: float) -> None:
-        # Slots this old can no longer constrain a new slot, which is never earlier than now.
-        keep = next((i for i, slot in enumerate(self._slots) if slot.at > cutoff), len(self._slots))
-        del self._slots[:keep]
+    def _forget_before(self, now: float) -> None:
+        # Calls that have left the window can no longer hold back a call, which is never earlier.
+        keep = next(
+            (i for i, grant in enumerate(self._grants) if grant.at + self.period > now),
+            len(self._grants),
+        )
+        del self._grants[:keep]
 
     def _timeout(self, wait: float) -> RateLimitTimeoutError:
         return RateLimitTimeoutError(

@@ -1,4 +1,5 @@
-"""The one lookup path on its own: coalescing, the cache per userid, refresh, and problems."""
+"""The one lookup path on its own: coalescing, the cache per userid, refresh, problems, and the
+budget lane of a shared call."""
 
 from __future__ import annotations
 
@@ -8,9 +9,16 @@ from bot.core.lookup import CachePolicy, ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.parsing import MeetingRef
 from bot.meeting import errors
+from bot.meeting.quota import Lane, in_lane, lane_of
 from tests.fakes.core import Clock, ReplayBook, meeting, replay
 
 CODE = MeetingRef("code", "806146667")
+
+
+async def settle() -> None:
+    """Let the tasks just started run until they wait (on the book's gate)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
 
 
 def lookup(book: ReplayBook, clock: Clock) -> ReplayLookup:
@@ -92,3 +100,49 @@ async def test_not_the_creator_is_remembered_for_each_person(
     clock.now += CachePolicy().not_creator
     assert (await replays.lookup(CODE, "viewer0")).problem is LookupProblem.NOT_CREATOR
     assert book.calls == 302
+
+
+async def test_a_person_joining_a_look_up_a_digest_started_raises_it_to_peoples_lane(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    book.gate = asyncio.Event()
+    replays = lookup(book, clock)
+    with in_lane(Lane.BACKGROUND):
+        digest = asyncio.ensure_future(replays.lookup(CODE, "alice", fresh=True))
+        other_digest = asyncio.ensure_future(replays.lookup(CODE, "alice"))
+    await settle()
+    (claim,) = book.claims
+    # Started and joined by digests only: background work.
+    assert lane_of(claim) is Lane.BACKGROUND
+
+    person = asyncio.ensure_future(replays.lookup(CODE, "alice"))
+    await settle()
+    # A person waits for it too: the call (still waiting on Tencent here) is people's now.
+    assert lane_of(claim) is Lane.PEOPLE
+    book.gate.set()
+    results = await asyncio.gather(digest, other_digest, person)
+    assert book.calls == 1 and all(result.ok for result in results)
+
+
+async def test_a_look_up_a_person_started_stays_in_peoples_lane_and_cached_answers_raise_nothing(
+    book: ReplayBook, clock: Clock
+) -> None:
+    book.add("alice", meeting("1" * 19, "806146667", replay(1)))
+    replays = lookup(book, clock)
+    await replays.lookup(CODE, "alice")
+    with in_lane(Lane.BACKGROUND):
+        await replays.lookup(CODE, "alice", fresh=True)
+    assert [lane_of(claim) for claim in book.claims] == [Lane.PEOPLE, Lane.BACKGROUND]
+
+    # A digest's refresh under way while the answer is still cached: a person reading the cached
+    # answer does not wait for the call, so it stays background work.
+    book.gate = asyncio.Event()
+    with in_lane(Lane.BACKGROUND):
+        digest = asyncio.ensure_future(replays.lookup(CODE, "alice", fresh=True))
+    await settle()
+    assert len(book.claims) == 3
+    assert (await replays.lookup(CODE, "alice")).ok
+    assert lane_of(book.claims[2]) is Lane.BACKGROUND
+    book.gate.set()
+    assert (await digest).ok

@@ -95,6 +95,7 @@ async def test_metrics_count_what_the_run_did(
     event = meeting_end_event(
         SPEC_EXAMPLE_MEETING_ID, SPEC_EXAMPLE_MEETING_CODE, SPEC_EXAMPLE_SUBJECT, "tester"
     )
+    calls_for_people = len(fake_tencent.calls)
     refused, _ = await bot.webhook(event, token=WEBHOOK_TOKEN[::-1])
     assert 400 <= refused < 500
     fake_slack.rate_limit_next("chat.postMessage", 1)
@@ -138,7 +139,12 @@ async def test_metrics_count_what_the_run_did(
     assert counted[("replays_by_code", "http_503")] == 3
     assert value(samples, "replays_tencent_budget_calls") == len(fake_tencent.calls)
     assert value(samples, "replays_tencent_budget_limit") == 300
-    assert value(samples, "replays_tencent_budget_wait_seconds_count") == len(fake_tencent.calls)
+    # Each call waited for its turn once: the commands' and the mention's in people's lane, the
+    # digest's in the background lane.
+    waits = "replays_tencent_budget_wait_seconds_count"
+    assert value(samples, waits, lane="people") == calls_for_people
+    assert value(samples, waits, lane="background") == len(fake_tencent.calls) - calls_for_people
+    assert len(fake_tencent.calls) > calls_for_people
 
     # Webhook deliveries and the digest they led to.
     assert value(samples, "replays_webhook_deliveries_total", outcome="accepted") == 1

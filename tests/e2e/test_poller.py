@@ -7,6 +7,7 @@ import asyncio
 from bot.core.records import DigestJob
 from bot.i18n import t
 from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.test_metrics import TOKEN, parse, scrape, value
 from tests.fakes.block_kit import button_urls
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import FakeMeeting, FakeTencent
@@ -66,6 +67,28 @@ async def test_without_a_webhook_new_replays_of_a_subscribed_code_are_posted_onc
         "posted",
         "skipped",
     ]
+
+
+async def test_polls_wait_in_the_budgets_background_lane_and_the_command_in_peoples(
+    start_bot: StartBot, fake_tencent: FakeTencent
+) -> None:
+    bot = await start_bot(
+        tencent_webhook_token=None,
+        tencent_webhook_aes_key=None,
+        tencent_meeting_calls_per_minute=3000,
+        metrics_token=TOKEN,
+    )
+    meeting = add_meeting(fake_tencent)
+    await bot.ask(f"subscribe {meeting.meeting_code}", channel_id="C3")
+    calls_by_the_answer = len(fake_tencent.calls)
+    await lookups_reach(meeting, meeting.lookups + 3)
+
+    samples = parse((await scrape(bot))[1])
+    waits = "replays_tencent_budget_wait_seconds_count"
+    # The command's look-up (is the caller the code's creator?) is a person's; every look-up of
+    # the poller's rounds since is background work.
+    assert 1 <= value(samples, waits, lane="people") <= calls_by_the_answer
+    assert value(samples, waits, lane="background") >= 3
 
 
 async def test_with_a_webhook_configured_nothing_is_polled(

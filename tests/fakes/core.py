@@ -22,6 +22,7 @@ from bot.core.digest_rules import (
 from bot.core.storage import PostedPart
 from bot.meeting import errors
 from bot.meeting.models import HistoryMeeting, LiveReplay, MeetingReplays
+from bot.meeting.quota import Lane, SharedLane, current_claim
 
 
 class Clock:
@@ -73,6 +74,8 @@ class ReplayBook:
     history_calls: int = 0
     #: the meeting IDs asked about, in order
     asked: list[str] = field(default_factory=list)
+    #: what each replay query would hand the call budget as its lane (`current_claim()`)
+    claims: list[Lane | SharedLane] = field(default_factory=list)
 
     def add(self, creator: str, found: MeetingReplays) -> None:
         self.meetings[found.meeting_id] = (creator, found)
@@ -118,6 +121,7 @@ class ReplayBook:
 
     async def _answer(self, matches: object, userid: str) -> list[MeetingReplays]:
         self.calls += 1
+        self.claims.append(current_claim())
         if self.gate is not None:
             await self.gate.wait()
         if self.failure is not None:

@@ -1,4 +1,5 @@
-"""CallBudget on virtual time: sliding window, FIFO order, bounded waits, pauses, cancellation."""
+"""CallBudget on virtual time: sliding window, FIFO order, bounded waits, pauses, cancellation, and
+the two lanes (people before background work, with a floor for background)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ import asyncio
 import heapq
 import itertools
 from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.meeting.errors import RateLimitTimeoutError
-from bot.meeting.quota import CallBudget
+from bot.meeting.quota import (
+    CallBudget,
+    Lane,
+    SharedLane,
+    bind_lane,
+    current_claim,
+    current_lane,
+    in_lane,
+)
 
 
 class VirtualTime:
@@ -45,6 +56,11 @@ class VirtualTime:
             await asyncio.sleep(0)
 
     def _wake_next(self) -> None:
+        # A sleep cancelled early (a waiter woken for an earlier turn) must not move the clock.
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)
+        if not self._sleepers:
+            return
         wake_at = self._sleepers[0][0]
         self.now = max(self.now, wake_at)
         while self._sleepers and self._sleepers[0][0] <= wake_at:
@@ -53,8 +69,8 @@ class VirtualTime:
                 future.set_result(None)
 
 
-def budget_on(vt: VirtualTime, calls: int, period: float) -> CallBudget:
-    return CallBudget(calls, period, clock=vt, sleep=vt.sleep)
+def budget_on(vt: VirtualTime, calls: int, period: float, **options: Any) -> CallBudget:
+    return CallBudget(calls, period, clock=vt, sleep=vt.sleep, **options)
 
 
 def assert_sliding_window(times: list[float], calls: int, period: float) -> None:
@@ -251,3 +267,334 @@ async def test_one_owner_gets_at_most_a_fair_share_and_the_others_still_get_thei
     await budget.acquire(0, owner="alice")
     await budget.acquire(0)
     assert budget.in_window() == budget.fair_share + 2
+
+
+# --- two lanes: people before background work ---------------------------------------------------
+
+PEOPLE, BACKGROUND = Lane.PEOPLE, Lane.BACKGROUND
+
+
+def test_the_floor_is_a_quarter_of_the_budget_at_least_one() -> None:
+    assert CallBudget(300).floor == 75
+    assert CallBudget(3).floor == 1
+    assert CallBudget(8, floor=0).floor == 0
+    with pytest.raises(ValueError):
+        CallBudget(8, floor=9)
+
+
+@pytest.mark.parametrize("lane", list(Lane))
+async def test_each_lane_alone_uses_the_whole_budget_and_no_more(lane: Lane) -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 4, 10.0)
+    granted: list[float] = []
+
+    async def call() -> None:
+        await budget.acquire(lane=lane)
+        granted.append(vt.now)
+
+    await vt.run(*(call() for _ in range(9)))
+    assert granted == [0] * 4 + [10] * 4 + [20]
+    assert budget.in_window(lane) == 1 and budget.in_window() == 1
+
+
+async def test_people_overtake_background_callers_queued_before_them() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 4, 10.0, floor=1)
+    granted: dict[str, float] = {}
+
+    async def call(name: str, lane: Lane, arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(lane=lane)
+        granted[name] = vt.now
+
+    # Digests fill the window at 0 and four more queue at 1 for the turns that free up at 10.
+    fill = [call(f"fill{n}", BACKGROUND, 0) for n in range(4)]
+    queued = [call(f"b{n}", BACKGROUND, 1) for n in range(4)]
+    people = [call(f"p{n}", PEOPLE, 2) for n in range(2)]
+    await vt.run(*fill, *queued, *people)
+
+    # At 10 the first digest gets its floor of one turn, then both people, then the next digest;
+    # the last two digests, queued before the people, wait for the next turns.
+    assert granted["p0"] == granted["p1"] == 10
+    assert [granted[f"b{n}"] for n in range(4)] == [10, 10, 20, 20]
+
+
+async def test_a_person_whose_turn_moves_earlier_is_woken_for_it() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 1, 10.0, floor=1)
+    await budget.acquire()
+    granted: list[float] = []
+    digest = asyncio.ensure_future(budget.acquire(lane=BACKGROUND))
+
+    async def person() -> None:
+        await vt.sleep(1)
+        await budget.acquire()
+        granted.append(vt.now)
+
+    async def digest_cancelled() -> None:
+        await vt.sleep(2)
+        # The digest holds the turn at 10 (its floor), the person the one at 20, until now.
+        assert budget.waiting(BACKGROUND) == 1 and budget.waiting(PEOPLE) == 1
+        digest.cancel()
+
+    await vt.run(person(), digest_cancelled())
+    assert granted == [10]
+    assert digest.cancelled()
+
+
+async def test_background_gets_its_floor_in_every_window_while_people_saturate() -> None:
+    vt = VirtualTime()
+    calls, period, floor = 8, 10.0, 2
+    budget = budget_on(vt, calls, period, floor=floor)
+    granted: dict[Lane, list[float]] = {PEOPLE: [], BACKGROUND: []}
+
+    async def call(lane: Lane, arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(lane=lane)
+        granted[lane].append(vt.now)
+
+    # People fill the window at 0 and keep coming, far more than the budget takes; ten digests
+    # queue behind them.
+    people = [call(PEOPLE, 0) for _ in range(20)] + [call(PEOPLE, n * 0.5) for n in range(100)]
+    digests = [call(BACKGROUND, 0.25) for _ in range(10)]
+    await vt.run(*people, *digests)
+
+    assert_sliding_window(granted[PEOPLE] + granted[BACKGROUND], calls, period)
+    assert granted[PEOPLE][:calls] == [0] * calls
+    for start in (10, 20, 30, 40, 50):
+        # While both wait, each window's turns: the floor to digests, the rest to people.
+        people_here = [t for t in granted[PEOPLE] if start <= t < start + period]
+        digests_here = [t for t in granted[BACKGROUND] if start <= t < start + period]
+        assert (len(digests_here), len(people_here)) == (floor, calls - floor)
+    # Once the digests are done, people have the whole budget.
+    assert sum(1 for t in granted[PEOPLE] if 60 <= t < 70) == calls
+
+
+async def test_a_background_caller_pushed_past_its_max_wait_by_a_person_gives_up_at_once() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 2, 10.0, floor=1)
+    await budget.acquire()  # a person's call at 0
+    vt.now = 5
+    await budget.acquire(lane=BACKGROUND)  # background holds its floor until 15
+    failed: list[float] = []
+    granted: list[float] = []
+
+    async def digest() -> None:
+        await vt.sleep(1)
+        try:
+            await budget.acquire(max_wait=5, lane=BACKGROUND)  # the turn at 10 would do
+        except RateLimitTimeoutError:
+            failed.append(vt.now)
+
+    async def person() -> None:
+        await vt.sleep(2)
+        await budget.acquire()
+        granted.append(vt.now)
+
+    await vt.run(digest(), person())
+    # The person took the turn at 10; the digest's next one (15) is past its deadline (11), so it
+    # gave up when the person came, not when its old turn came.
+    assert granted == [10]
+    assert failed == [7]
+    assert budget.waiting() == 0
+
+
+@pytest.mark.parametrize("lane", list(Lane))
+async def test_a_turn_beyond_max_wait_fails_at_once_in_either_lane(lane: Lane) -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 2, 10.0)
+    await budget.acquire(lane=BACKGROUND)
+    await budget.acquire(lane=PEOPLE)
+    with pytest.raises(RateLimitTimeoutError):
+        await budget.acquire(max_wait=9, lane=lane)
+    assert budget.waiting() == 0
+    results = await vt.run(budget.acquire(max_wait=10, lane=lane))
+    assert results == [None] and vt.now == 10
+
+
+async def test_a_person_refused_at_once_leaves_queued_digests_their_turns() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 1, 10.0, floor=0)
+    await budget.acquire()
+    granted: list[float] = []
+
+    async def digest() -> None:
+        # Its turn is 10; behind the person it would be 20, past its deadline.
+        await budget.acquire(max_wait=15, lane=BACKGROUND)
+        granted.append(vt.now)
+
+    async def impatient_person() -> None:
+        await vt.sleep(1)
+        with pytest.raises(RateLimitTimeoutError):
+            await budget.acquire(max_wait=5)  # its turn would be 10: too far
+
+    await vt.run(digest(), impatient_person())
+    assert granted == [10]
+
+
+@pytest.mark.parametrize("first", list(Lane))
+async def test_a_cancelled_waiter_gives_its_turn_to_the_next_in_the_other_lane(first: Lane) -> None:
+    vt = VirtualTime()
+    second = PEOPLE if first is BACKGROUND else BACKGROUND
+    # Background's floor of one turn puts it first; without a floor, people are.
+    budget = budget_on(vt, 1, 10.0, floor=1 if first is BACKGROUND else 0)
+    await budget.acquire()
+    waiter = asyncio.ensure_future(budget.acquire(lane=first))
+    other = asyncio.ensure_future(budget.acquire(lane=second))
+    await asyncio.sleep(0)
+    assert budget.waiting(first) == budget.waiting(second) == 1
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert budget.waiting() == 1
+    # The other one had the turn at 20; it is woken for the one at 10.
+    await vt.run(other)
+    assert vt.now == 10
+
+
+async def test_a_shared_call_moves_up_to_peoples_lane_when_a_person_joins_it() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 1, 10.0, floor=0)
+    await budget.acquire()
+    shared = SharedLane(BACKGROUND)
+    granted: dict[str, float] = {}
+
+    async def call(name: str, lane: Lane | SharedLane, arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(lane=lane)
+        granted[name] = vt.now
+
+    async def person_joins_the_shared_call() -> None:
+        await vt.sleep(2)
+        assert budget.waiting(BACKGROUND) == 1
+        shared.join(PEOPLE)
+        assert budget.waiting(BACKGROUND) == 0 and budget.waiting(PEOPLE) == 2
+
+    # Queued at 0 (turn 10), pushed back by a person at 1 (turn 20), raised at 2: it goes first
+    # again, as the person who came earlier.
+    await vt.run(
+        call("shared", shared, 0), call("person", PEOPLE, 1), person_joins_the_shared_call()
+    )
+    assert granted == {"shared": 10, "person": 20}
+    assert shared.lane is PEOPLE
+    shared.join(BACKGROUND)  # never lowered again
+    assert shared.lane is PEOPLE
+
+
+async def test_lanes_travel_with_the_work_into_the_tasks_it_starts() -> None:
+    assert current_lane() is PEOPLE
+    with in_lane(BACKGROUND):
+        assert current_lane() is BACKGROUND
+        inherited = await asyncio.create_task(asyncio.sleep(0, current_lane()))
+        assert inherited is BACKGROUND
+    assert current_lane() is PEOPLE
+
+    async def job() -> Lane:
+        bind_lane(BACKGROUND)
+        return current_lane()
+
+    shared = SharedLane(BACKGROUND)
+    with in_lane(shared):
+        assert current_claim() is shared and current_lane() is BACKGROUND
+        shared.join(PEOPLE)
+        assert current_lane() is PEOPLE
+
+    # A job binds the lane in its own task only.
+    assert await asyncio.create_task(job()) is BACKGROUND
+    assert current_lane() is PEOPLE
+
+
+@dataclass
+class Event:
+    kind: str  # "arrive" or "grant"
+    caller: int
+    lane: Lane
+    at: float
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    calls=st.integers(min_value=1, max_value=6),
+    # Times in eighths of a second: float sums stay exact, so one instant is one instant.
+    period=st.integers(min_value=8, max_value=240).map(lambda eighths: eighths / 8),
+    floor=st.integers(min_value=0, max_value=6),
+    # Arrivals crowded into a few windows, so that both lanes often wait at once.
+    arrivals=st.lists(
+        st.tuples(
+            st.sampled_from(list(Lane)),
+            st.integers(min_value=0, max_value=240).map(lambda eighths: eighths / 8),
+        ),
+        min_size=1,
+        max_size=50,
+    ),
+)
+# People fill the window, digests queue, more people queue: the turns at 10 are one digest's (its
+# floor), then people's.
+@example(
+    calls=4,
+    period=10.0,
+    floor=1,
+    arrivals=[(PEOPLE, 0.0)] * 4 + [(BACKGROUND, 0.125)] * 3 + [(PEOPLE, 0.25)] * 6,
+)
+def test_lanes_keep_the_window_the_floor_and_the_order(
+    calls: int, period: float, floor: int, arrivals: list[tuple[Lane, float]]
+) -> None:
+    floor = min(floor, calls)
+
+    async def scenario() -> list[Event]:
+        vt = VirtualTime()
+        budget = budget_on(vt, calls, period, floor=floor)
+        events: list[Event] = []
+
+        async def call(caller: int, lane: Lane, start: float) -> None:
+            await vt.sleep(start)
+            events.append(Event("arrive", caller, lane, vt.now))
+            await budget.acquire(lane=lane)
+            events.append(Event("grant", caller, lane, vt.now))
+
+        await vt.run(*(call(n, lane, start) for n, (lane, start) in enumerate(arrivals)))
+        assert budget.waiting() == 0
+        return events
+
+    events = asyncio.run(scenario())
+    grants = [e for e in events if e.kind == "grant"]
+    assert len(grants) == len(arrivals)
+    # Never more than N in any window, both lanes together.
+    assert_sliding_window([g.at for g in grants], calls, period)
+
+    def in_window(at: float, lane: Lane | None = None) -> int:
+        """Grants whose window covers `at` (the budget's own arithmetic: in until at + period)."""
+        return sum(1 for g in grants if g.at <= at < g.at + period and lane in (None, g.lane))
+
+    arrived = {e.caller: i for i, e in enumerate(events) if e.kind == "arrive"}
+    granted = {e.caller: i for i, e in enumerate(events) if e.kind == "grant"}
+    granted_at = {g.caller: g.at for g in grants}
+    for index, grant in enumerate(events):
+        if grant.kind != "grant":
+            continue
+        # Callers of each lane waiting when this turn was given, and still waiting once every
+        # turn of this instant was given.
+        waiting = {
+            lane: [
+                c
+                for c, i in arrived.items()
+                if i < index
+                and granted[c] > index
+                and granted_at[c] > grant.at
+                and arrivals[c][0] is lane
+            ]
+            for lane in Lane
+        }
+        # Work conserving: nobody is left waiting while the window has room.
+        assert not (waiting[PEOPLE] or waiting[BACKGROUND]) or in_window(grant.at) == calls
+        if grant.lane is PEOPLE and waiting[BACKGROUND]:
+            # A person went ahead of background only with background holding its floor.
+            assert in_window(grant.at, BACKGROUND) >= floor
+        if grant.lane is BACKGROUND and waiting[PEOPLE]:
+            # Background went ahead of a person only to make up its floor.
+            assert in_window(grant.at, BACKGROUND) <= floor
+    # First come, first served within a lane (callers granted at one instant go together).
+    for lane in Lane:
+        order = sorted((c for c in granted_at if arrivals[c][0] is lane), key=arrived.__getitem__)
+        times = [granted_at[c] for c in order]
+        assert times == sorted(times)

@@ -43,7 +43,7 @@ from bot.meeting.errors import (
     UserNotRegisteredError,
 )
 from bot.meeting.models import HistoryMeeting, HistoryPage
-from bot.meeting.quota import CallBudget
+from bot.meeting.quota import CallBudget, Lane, SharedLane, in_lane, lane_of
 from bot.meeting.signing import Credentials, sign
 from tests.unit.conftest import HttpMock, SentRequest
 
@@ -108,16 +108,24 @@ class FakeTime:
 
 
 class CountingBudget(CallBudget):
-    """A CallBudget that counts who asked for a turn and who got one."""
+    """A CallBudget that counts who asked for a turn and who got one, and notes in which lane."""
 
     def __init__(self, calls: int, period: float, fake_time: FakeTime) -> None:
         super().__init__(calls, period, clock=fake_time, sleep=fake_time.sleep)
         self.asked = 0
         self.granted = 0
+        self.lanes: list[Lane] = []
 
-    async def acquire(self, max_wait: float | None = None, *, owner: str | None = None) -> None:
+    async def acquire(
+        self,
+        max_wait: float | None = None,
+        *,
+        owner: str | None = None,
+        lane: Lane | SharedLane = Lane.PEOPLE,
+    ) -> None:
         self.asked += 1
-        await super().acquire(max_wait, owner=owner)
+        self.lanes.append(lane_of(lane))
+        await super().acquire(max_wait, owner=owner, lane=lane)
         self.granted += 1
 
 
@@ -546,6 +554,23 @@ async def test_the_budget_is_taken_once_per_http_attempt(
         await lookup(client)
     budget = budget_of(client)
     assert len(http_mock.sent) == budget.asked == budget.granted == budget.in_window() == 4
+
+
+async def test_each_attempt_waits_in_the_lane_of_the_work_it_serves(
+    http_mock: HttpMock, client: TencentMeetingClient
+) -> None:
+    http_mock.get(BY_CODE, payload=REPLAYS)
+    http_mock.get(BY_CODE, status=500, payload={})
+    http_mock.get(BY_CODE, payload=REPLAYS)
+    http_mock.get(USERS, payload={"total_count": 0, "users": []})
+    await lookup(client)
+    with in_lane(Lane.BACKGROUND):
+        await lookup(client)  # a 500, then a retry: both attempts in the background lane
+        task = asyncio.create_task(client.list_users(operator_id="admin"))
+    await task  # started in the background work, so its call is background work too
+    budget = budget_of(client)
+    assert budget.lanes == [Lane.PEOPLE] + [Lane.BACKGROUND] * 3
+    assert (budget.in_window(Lane.PEOPLE), budget.in_window(Lane.BACKGROUND)) == (1, 3)
 
 
 async def test_an_exhausted_budget_makes_no_call(
