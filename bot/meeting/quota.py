@@ -12,7 +12,10 @@ comes free and both lanes have callers waiting, it goes to the background caller
 only while background calls hold fewer than `floor` of the turns in the window (a quarter of the
 budget by default), else to the person waiting longest. So a person arriving behind queued digests
 overtakes them; digests still get their floor while people use the rest; a lane with nobody waiting
-in the other may use the whole budget, and neither, nor both together, ever more. Within a lane,
+in the other may use the whole budget, and neither, nor both together, ever more. Background turns
+also keep a pace (N a period, one second's worth at once): a backlog of a thousand digests due at
+once fills the window gradually, so a person arriving later finds a turn free within a pace step
+rather than a window full until the burst leaves it a minute later. Within a lane,
 callers go in arrival order. A call made once for several callers (one look-up a digest started and
 a person joined: `SharedLane`) is people's as soon as one of them is a person, and moves up at once.
 
@@ -33,7 +36,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -140,6 +143,35 @@ class _Waiter:
         return lane_of(self.claim)
 
 
+class _Pace:
+    """A token bucket: `rate` turns a second, up to `burst` saved up (full at first)."""
+
+    def __init__(self, rate: float, burst: float) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._since = -math.inf
+
+    def copy(self) -> _Pace:
+        twin = _Pace(self.rate, self.burst)
+        twin._tokens, twin._since = self._tokens, self._since
+        return twin
+
+    def _level(self, at: float) -> float:
+        if math.isinf(self.rate) or math.isinf(self._since):
+            return self.burst
+        return min(self.burst, self._tokens + (at - self._since) * self.rate)
+
+    def due(self, at: float) -> float:
+        """The earliest time, from `at` on, with a turn saved up."""
+        level = self._level(at)
+        # A hair under one counts: the time computed for one turn must give one turn.
+        return at if level >= 1 - 1e-9 else at + (1 - level) / self.rate
+
+    def take(self, at: float) -> None:
+        self._tokens, self._since = self._level(at) - 1, at
+
+
 class CallBudget:
     """Never more than `calls_per_period` acquisitions in any `period`-second window, never more
     than `fair_share` of them for one owner (a Tencent userid: one person asking again and again,
@@ -153,6 +185,7 @@ class CallBudget:
         *,
         fair_share: int | None = None,
         floor: int | None = None,
+        pace_background: bool = True,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -169,10 +202,22 @@ class CallBudget:
         self.fair_share = fair_share or max(calls_per_period // 10, min(calls_per_period, 10))
         #: turns per window background calls get first while people wait too: a quarter by default
         self.floor = max(calls_per_period // 4, 1) if floor is None else floor
+        #: background turns come at most `calls_per_period / period` a second (one second's worth
+        #: at once), so that a backlog of digests never fills the window in one go: a person who
+        #: came later would find no turn free until the whole burst left the window. At that
+        #: pace a full window frees a turn every `period / calls_per_period` seconds, which
+        #: goes to people first.
+        rate = self.calls_per_period / period
+        self._background_pace = _Pace(rate, max(1.0, math.floor(rate)))
+        if not pace_background:
+            self._background_pace = _Pace(math.inf, math.inf)
         self._clock = clock
         self._sleep = sleep
         # Calls granted in the last period, in time order (the clock never goes back).
         self._grants: list[_Grant] = []
+        # How many of them each owner holds: counted as they come and go, so that checking a
+        # share costs the same with 300 calls in the window as with a million.
+        self._granted_to: Counter[str] = Counter()
         # Callers waiting, in arrival order.
         self._waiters: list[_Waiter] = []
         self._paused_until = float("-inf")
@@ -195,8 +240,8 @@ class CallBudget:
                 f"Tencent Meeting call budget: {owner} used its share "
                 f"({self.fair_share} per {self.period:g} s)"
             )
-        if not self._waiters and self._room(now):
-            self._grants.append(_Grant(now, lane_of(lane), owner))
+        if not self._waiters and self._room(now, lane_of(lane)):
+            self._grant(now, lane_of(lane), owner)
             return
         deadline = None if max_wait is None else now + max(max_wait, 0.0)
         waiter = _Waiter(lane, owner, deadline)
@@ -253,12 +298,22 @@ class CallBudget:
 
     def _held_by(self, owner: str) -> int:
         """Calls of `owner` granted in the window, or waiting."""
-        granted = sum(1 for grant in self._grants if grant.owner == owner)
-        return granted + sum(1 for waiter in self._waiters if waiter.owner == owner)
+        waiting = sum(1 for waiter in self._waiters if waiter.owner == owner)
+        return self._granted_to[owner] + waiting
 
-    def _room(self, now: float) -> bool:
-        """Whether a call may start now, by the calls actually granted (call after _forget_before)."""
+    def _room(self, now: float, lane: Lane) -> bool:
+        """Whether a call may start now, by the calls actually granted (call after _forget_before)
+        and, for background, its pace."""
+        if lane is Lane.BACKGROUND and self._background_pace.due(now) > now:
+            return False
         return now >= self._paused_until and len(self._grants) < self.calls_per_period
+
+    def _grant(self, now: float, lane: Lane, owner: str | None) -> None:
+        self._grants.append(_Grant(now, lane, owner))
+        if owner is not None:
+            self._granted_to[owner] += 1
+        if lane is Lane.BACKGROUND:
+            self._background_pace.take(now)
 
     async def _wait(self, waiter: _Waiter) -> None:
         while True:
@@ -267,9 +322,9 @@ class CallBudget:
             now = self._clock()
             if waiter.at <= now:
                 self._forget_before(now)
-                if self._room(now):
+                if self._room(now, waiter.lane):
                     self._waiters.remove(waiter)
-                    self._grants.append(_Grant(now, waiter.lane, waiter.owner))
+                    self._grant(now, waiter.lane, waiter.owner)
                     # Taken later than planned (a slow wake-up), the call leaves the window later
                     # too, which only matters to turns a period or more after the planned one.
                     if now > waiter.at and any(
@@ -331,6 +386,7 @@ class CallBudget:
         background: deque[_Waiter] = deque()
         for waiter in self._waiters:
             (people if waiter.lane is Lane.PEOPLE else background).append(waiter)
+        pace = self._background_pace.copy()
         at = max(now, self._paused_until)
         while people or background:
             if len(leaves) >= n:
@@ -338,9 +394,18 @@ class CallBudget:
                 at = max(at, leaves[-n])
             while background_leaves and background_leaves[0] <= at:
                 background_leaves.popleft()
-            if background and (not people or len(background_leaves) < self.floor):
+            take_background = bool(background) and (
+                not people or len(background_leaves) < self.floor
+            )
+            if take_background and pace.due(at) > at:
+                if not people:
+                    at = pace.due(at)  # nobody else waits: background's next turn at its pace
+                    continue
+                take_background = False  # not background's turn yet: a person goes first
+            if take_background:
                 waiter = background.popleft()
                 background_leaves.append(at + period)
+                pace.take(at)
             else:
                 waiter = people.popleft()
             waiter.at = at
@@ -352,6 +417,11 @@ class CallBudget:
             (i for i, grant in enumerate(self._grants) if grant.at + self.period > now),
             len(self._grants),
         )
+        for grant in self._grants[:keep]:
+            if grant.owner is not None:
+                self._granted_to[grant.owner] -= 1
+                if not self._granted_to[grant.owner]:
+                    del self._granted_to[grant.owner]
         del self._grants[:keep]
 
     def _timeout(self, wait: float) -> RateLimitTimeoutError:

@@ -70,6 +70,9 @@ class VirtualTime:
 
 
 def budget_on(vt: VirtualTime, calls: int, period: float, **options: Any) -> CallBudget:
+    """A budget on virtual time; background unpaced unless asked (the lane rule's tests are about
+    the order of turns; the pace has tests of its own)."""
+    options.setdefault("pace_background", False)
     return CallBudget(calls, period, clock=vt, sleep=vt.sleep, **options)
 
 
@@ -598,3 +601,52 @@ def test_lanes_keep_the_window_the_floor_and_the_order(
         order = sorted((c for c in granted_at if arrivals[c][0] is lane), key=arrived.__getitem__)
         times = [granted_at[c] for c in order]
         assert times == sorted(times)
+
+
+# --- background's pace --------------------------------------------------------------------------
+
+
+async def test_a_backlog_of_background_calls_goes_at_the_budgets_pace_after_a_short_burst() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 8, 10.0, floor=2, pace_background=True)
+    granted: list[float] = []
+
+    async def digest() -> None:
+        await budget.acquire(lane=BACKGROUND)
+        granted.append(vt.now)
+
+    await vt.run(*(digest() for _ in range(20)))
+    # one at once, then one every 10/8 s: the whole budget over time, never in one go
+    assert granted == pytest.approx([1.25 * n for n in range(20)])
+    assert_sliding_window(granted, 8, 10.0)
+
+
+async def test_a_person_arriving_behind_a_backlog_of_digests_waits_one_step_at_most() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 8, 10.0, floor=2, pace_background=True)
+    granted: dict[str, float] = {}
+    digests: list[float] = []
+
+    async def digest() -> None:
+        await budget.acquire(lane=BACKGROUND)
+        digests.append(vt.now)
+
+    async def person(name: str, arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(max_wait=8)
+        granted[name] = vt.now
+
+    arrivals = {"early": 3.0, "mid": 7.0, "window full": 12.1, "later": 15.5, "last": 31.0}
+    await vt.run(*(digest() for _ in range(40)), *(person(n, t) for n, t in arrivals.items()))
+    for name, arrived in arrivals.items():
+        assert granted[name] - arrived <= 1.25, name
+    assert len(digests) == 40
+    assert_sliding_window(digests + list(granted.values()), 8, 10.0)
+
+
+async def test_people_have_no_pace() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 8, 10.0, pace_background=True)
+    for _ in range(8):
+        await budget.acquire()
+    assert vt.now == 0 and budget.in_window(PEOPLE) == 8
