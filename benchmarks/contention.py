@@ -46,8 +46,9 @@ def _meeting_of(post: dict[str, Any]) -> str | None:
 
 
 async def people_during_digests(workdir: Path, profile: Profile) -> Outcome:
-    events = 300 if profile.quick else 1000
-    asking_for = 20.0 if profile.quick else 60.0
+    # Long enough either way for the window to fill (digests at the budget's pace, and people)
+    events = 400 if profile.quick else 1000
+    asking_for = 45.0 if profile.quick else 60.0
     creators = 100
     async with Rig(
         "bot",
@@ -67,7 +68,7 @@ async def people_during_digests(workdir: Path, profile: Profile) -> Outcome:
 
         async def person(number: int) -> None:
             deadline = began + asking_for
-            await asyncio.sleep(jitter.uniform(0, ASK_EVERY))
+            await asyncio.sleep(jitter.uniform(0, min(ASK_EVERY, asking_for)))
             while time.monotonic() < deadline:
                 asked = time.monotonic()
                 reply = await rig.command(number)
@@ -80,7 +81,10 @@ async def people_during_digests(workdir: Path, profile: Profile) -> Outcome:
                     answers.append(arrived - asked)
                     replays = answered_with_replays(fake, reply.response_url)
                     outcomes["replays" if replays else "other"] += 1
-                await asyncio.sleep(jitter.expovariate(1 / ASK_EVERY))
+                pause = jitter.expovariate(1 / ASK_EVERY)
+                if time.monotonic() + pause >= deadline:
+                    return
+                await asyncio.sleep(pause)
 
         await asyncio.gather(*(person(n) for n in range(PEOPLE)))
         asked_until = time.monotonic() - began

@@ -116,7 +116,7 @@ def in_lane(lane: Lane | SharedLane) -> Iterator[None]:
 
 @dataclass(eq=False)
 class _Grant:
-    """A call let through at `at`: it counts against the window until `at + period`."""
+    """A call let through at `at`: it counts against the window until `at + period + transit`."""
 
     at: float
     lane: Lane
@@ -186,6 +186,7 @@ class CallBudget:
         fair_share: int | None = None,
         floor: int | None = None,
         pace_background: bool = True,
+        transit: float = 0.0,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -197,6 +198,10 @@ class CallBudget:
             raise ValueError("floor must be between 0 and calls_per_period")
         self.calls_per_period = calls_per_period
         self.period = period
+        #: how long a call keeps its place in the window: a period, and the `transit` a call may
+        #: take from its turn to Tencent (a network hop that varies), so that two calls a period
+        #: apart here never arrive less than a period apart there
+        self._span = period + transit
         #: by default a tenth of the budget, so that ten busy people still leave room for the rest
         #: (but at least ten calls: a tiny budget is not split so finely that a retry cannot pass)
         self.fair_share = fair_share or max(calls_per_period // 10, min(calls_per_period, 10))
@@ -285,7 +290,7 @@ class CallBudget:
         return sum(
             1
             for grant in self._grants
-            if now < grant.at + self.period and (lane is None or grant.lane is lane)
+            if now < grant.at + self._span and (lane is None or grant.lane is lane)
         )
 
     def waiting(self, lane: Lane | None = None) -> int:
@@ -328,7 +333,7 @@ class CallBudget:
                     # Taken later than planned (a slow wake-up), the call leaves the window later
                     # too, which only matters to turns a period or more after the planned one.
                     if now > waiter.at and any(
-                        other.at >= waiter.at + self.period for other in self._waiters
+                        other.at >= waiter.at + self._span for other in self._waiters
                     ):
                         self._replan(now)
                     return
@@ -378,7 +383,7 @@ class CallBudget:
         as soon as the window has room for one more call (by the calls granted and those planned
         before it); a turn goes to background while background holds fewer than `floor` calls in
         the window or no person waits, else to a person; first come, first served in each lane."""
-        n, period = self.calls_per_period, self.period
+        n, period = self.calls_per_period, self._span
         # When each call, granted or planned, leaves the window.
         leaves = [grant.at + period for grant in self._grants[-n:]]
         background_leaves = deque(g.at + period for g in self._grants if g.lane is Lane.BACKGROUND)
@@ -414,7 +419,7 @@ class CallBudget:
     def _forget_before(self, now: float) -> None:
         # Calls that have left the window can no longer hold back a call, which is never earlier.
         keep = next(
-            (i for i, grant in enumerate(self._grants) if grant.at + self.period > now),
+            (i for i, grant in enumerate(self._grants) if grant.at + self._span > now),
             len(self._grants),
         )
         for grant in self._grants[:keep]:

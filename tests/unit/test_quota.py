@@ -650,3 +650,17 @@ async def test_people_have_no_pace() -> None:
     for _ in range(8):
         await budget.acquire()
     assert vt.now == 0 and budget.in_window(PEOPLE) == 8
+
+
+async def test_transit_keeps_calls_a_whole_period_apart_where_they_arrive() -> None:
+    vt = VirtualTime()
+    budget = budget_on(vt, 2, 10.0, transit=0.5)
+    granted: list[float] = []
+
+    async def call() -> None:
+        await budget.acquire()
+        granted.append(vt.now)
+
+    await vt.run(*(call() for _ in range(5)))
+    # a call that took 0.5 s to arrive still leaves a whole period before the next one arrives
+    assert granted == [0, 0, 10.5, 10.5, 21.0]
