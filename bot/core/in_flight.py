@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,13 @@ Work = Callable[[], Awaitable[None]]
 #: the core: `python -m benchmarks` measured 32 (answers queue past 100/s) and 256 (no better).
 DEFAULT_WORKERS = 128
 
+#: a turn of the event loop longer than this means requests are queueing for it: new work waits
+BUSY_TURN = 0.003
+#: how long new work waits before it looks at the loop again
+BUSY_PAUSE = 0.005
+#: however busy the loop, a piece of work starts at least this often (answers never stop)
+MAX_HOLD = 0.05
+
 
 class InFlight:
     """What commands, mentions and buttons do after their ack: `submit`ted here, it runs in the
@@ -24,9 +32,11 @@ class InFlight:
     free, oldest first.
 
     Listeners return as soon as they have acknowledged (Bolt runs them with
-    `process_before_response`), so the acknowledgement goes out without waiting for any answer,
-    and the pool bounds how much answer work shares the event loop with the next
-    acknowledgements. `full` says when `limit` pieces of work are queued or running: past that, a
+    `process_before_response`), so the acknowledgement goes out without waiting for any answer.
+    Acknowledgements come first after that too: a piece of work starts only on a quiet turn of
+    the event loop (one under `busy_turn`), so that while requests queue for the loop their
+    acknowledgements go before more answers; under a flood, one piece still starts every
+    `max_hold` at least. `full` says when `limit` pieces of work are queued or running: past that, a
     new `/replays` look-up is turned away with a "busy" answer in its acknowledgement, because a
     queue that long means minutes of waiting. Commands that need no Tencent call still go through.
     """
@@ -36,12 +46,18 @@ class InFlight:
         limit: int = 1_000,
         *,
         workers: int = DEFAULT_WORKERS,
+        busy_turn: float = BUSY_TURN,
+        max_hold: float = MAX_HOLD,
         on_finish: Callable[[], None] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.limit = limit
         self.workers = workers
+        self._busy_turn = busy_turn
+        self._max_hold = max_hold
+        # One piece of work at a time looks at the loop (the rest queue behind it, asleep).
+        self._gate = asyncio.Lock()
         #: told when a piece of work ends (the edge times answers with it), in the work's context
         self._on_finish = on_finish
         self._places = asyncio.Semaphore(workers)
@@ -78,12 +94,26 @@ class InFlight:
     async def _run(self, work: Work) -> None:
         try:
             async with self._places:
+                await self._quiet_turn()
                 await work()
         except Exception:
             # Listeners answer their own failures; this is the last line, so nothing is silent.
             log.exception("work after an acknowledgement failed")
         finally:
             self._finished()
+
+    async def _quiet_turn(self) -> None:
+        """Wait for a quiet turn of the event loop (or `max_hold` at most): while requests queue
+        for the loop, acknowledging them comes before starting more answers."""
+        async with self._gate:
+            began = time.perf_counter()
+            while True:
+                turn = time.perf_counter()
+                await asyncio.sleep(0)  # one turn of the loop: everything ready runs first
+                now = time.perf_counter()
+                if now - turn < self._busy_turn or now - began >= self._max_hold:
+                    return
+                await asyncio.sleep(BUSY_PAUSE)
 
     def _started(self) -> None:
         self._count += 1

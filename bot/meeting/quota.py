@@ -13,9 +13,12 @@ only while background calls hold fewer than `floor` of the turns in the window (
 budget by default), else to the person waiting longest. So a person arriving behind queued digests
 overtakes them; digests still get their floor while people use the rest; a lane with nobody waiting
 in the other may use the whole budget, and neither, nor both together, ever more. Background turns
-also keep a pace (N a period, one second's worth at once): a backlog of a thousand digests due at
-once fills the window gradually, so a person arriving later finds a turn free within a pace step
-rather than a window full until the burst leaves it a minute later. Within a lane,
+also keep the budget's pace: every call, either lane's, spends from one bucket that fills at N a
+period (one second's worth at most); people may overdraw it, background waits for it unless it is
+below its floor. So a thousand digests due at once do not fill the window in one go, and while
+people ask, digests slow down to what people leave: the window never fills early and then stays
+full until its oldest calls leave it, and a person finds a turn within a step (0.2 s at 300 a
+minute) rather than up to a minute later. Within a lane,
 callers go in arrival order. A call made once for several callers (one look-up a digest started and
 a person joined: `SharedLane`) is people's as soon as one of them is a person, and moves up at once.
 
@@ -144,7 +147,8 @@ class _Waiter:
 
 
 class _Pace:
-    """A token bucket: `rate` turns a second, up to `burst` saved up (full at first)."""
+    """A token bucket: `rate` turns a second, up to `burst` saved up (full at first); a taker may
+    overdraw it, which the next ones wait for."""
 
     def __init__(self, rate: float, burst: float) -> None:
         self.rate = rate
@@ -207,15 +211,13 @@ class CallBudget:
         self.fair_share = fair_share or max(calls_per_period // 10, min(calls_per_period, 10))
         #: turns per window background calls get first while people wait too: a quarter by default
         self.floor = max(calls_per_period // 4, 1) if floor is None else floor
-        #: background turns come at most `calls_per_period / period` a second (one second's worth
-        #: at once), so that a backlog of digests never fills the window in one go: a person who
-        #: came later would find no turn free until the whole burst left the window. At that
-        #: pace a full window frees a turn every `period / calls_per_period` seconds, which
-        #: goes to people first.
+        #: the budget's pace, which every call spends from and background waits for (see the
+        #: module docstring): a window filled early would stay full until its oldest calls left
         rate = self.calls_per_period / period
-        self._background_pace = _Pace(rate, max(1.0, math.floor(rate)))
+        self._pace = _Pace(rate, max(1.0, math.floor(rate)))
         if not pace_background:
-            self._background_pace = _Pace(math.inf, math.inf)
+            self._pace = _Pace(math.inf, math.inf)
+        self._background_granted = 0
         self._clock = clock
         self._sleep = sleep
         # Calls granted in the last period, in time order (the clock never goes back).
@@ -308,8 +310,8 @@ class CallBudget:
 
     def _room(self, now: float, lane: Lane) -> bool:
         """Whether a call may start now, by the calls actually granted (call after _forget_before)
-        and, for background, its pace."""
-        if lane is Lane.BACKGROUND and self._background_pace.due(now) > now:
+        and, for background, the pace."""
+        if lane is Lane.BACKGROUND and self._held_back(now, self._pace, self._background_granted):
             return False
         return now >= self._paused_until and len(self._grants) < self.calls_per_period
 
@@ -317,8 +319,13 @@ class CallBudget:
         self._grants.append(_Grant(now, lane, owner))
         if owner is not None:
             self._granted_to[owner] += 1
+        self._pace.take(now)
         if lane is Lane.BACKGROUND:
-            self._background_pace.take(now)
+            self._background_granted += 1
+
+    def _held_back(self, at: float, pace: _Pace, background_in_window: int) -> bool:
+        """Whether a background turn at `at` must wait for the pace (not below its floor)."""
+        return background_in_window >= self.floor and pace.due(at) > at
 
     async def _wait(self, waiter: _Waiter) -> None:
         while True:
@@ -391,7 +398,7 @@ class CallBudget:
         background: deque[_Waiter] = deque()
         for waiter in self._waiters:
             (people if waiter.lane is Lane.PEOPLE else background).append(waiter)
-        pace = self._background_pace.copy()
+        pace = self._pace.copy()
         at = max(now, self._paused_until)
         while people or background:
             if len(leaves) >= n:
@@ -402,17 +409,17 @@ class CallBudget:
             take_background = bool(background) and (
                 not people or len(background_leaves) < self.floor
             )
-            if take_background and pace.due(at) > at:
+            if take_background and self._held_back(at, pace, len(background_leaves)):
                 if not people:
-                    at = pace.due(at)  # nobody else waits: background's next turn at its pace
+                    at = pace.due(at)  # nobody else waits: background's next turn at the pace
                     continue
                 take_background = False  # not background's turn yet: a person goes first
             if take_background:
                 waiter = background.popleft()
                 background_leaves.append(at + period)
-                pace.take(at)
             else:
                 waiter = people.popleft()
+            pace.take(at)
             waiter.at = at
             leaves.append(at + period)
 
@@ -423,6 +430,8 @@ class CallBudget:
             len(self._grants),
         )
         for grant in self._grants[:keep]:
+            if grant.lane is Lane.BACKGROUND:
+                self._background_granted -= 1
             if grant.owner is not None:
                 self._granted_to[grant.owner] -= 1
                 if not self._granted_to[grant.owner]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+import time
 
 import pytest
 
@@ -100,3 +101,35 @@ async def test_drain_says_false_while_work_remains() -> None:
 def test_a_pool_needs_a_worker() -> None:
     with pytest.raises(ValueError, match="workers"):
         InFlight(workers=0)
+
+
+async def test_while_the_loop_is_busy_new_work_waits_but_never_stops() -> None:
+    pool = InFlight(busy_turn=0.003, max_hold=0.05)
+    loop = asyncio.get_running_loop()
+    starts: list[float] = []
+
+    async def hog(until: float) -> None:
+        # Requests queueing for the loop: every turn of it takes 5 ms.
+        while loop.time() < until:
+            time.sleep(0.005)  # noqa: ASYNC251 (the point: a turn that blocks the loop)
+            await asyncio.sleep(0)
+
+    async def work() -> None:
+        starts.append(loop.time())
+
+    began = loop.time()
+    hogging = asyncio.ensure_future(hog(began + 0.4))
+    await asyncio.sleep(0)
+    for _ in range(4):
+        pool.submit(work)
+    await hogging
+    # Held back while the loop was busy, one at a time, each within max_hold of the last.
+    assert len(starts) >= 3
+    gaps = [later - earlier for earlier, later in zip([began, *starts], starts, strict=False)]
+    assert all(0.03 <= gap <= 0.12 for gap in gaps[: len(starts)]), gaps
+
+    # A quiet loop: work starts at once.
+    quiet = loop.time()
+    pool.submit(work)
+    assert await pool.drain(1)
+    assert starts[-1] - quiet < 0.02

@@ -606,7 +606,7 @@ def test_lanes_keep_the_window_the_floor_and_the_order(
 # --- background's pace --------------------------------------------------------------------------
 
 
-async def test_a_backlog_of_background_calls_goes_at_the_budgets_pace_after_a_short_burst() -> None:
+async def test_a_backlog_of_background_calls_goes_at_the_budgets_pace_after_its_floor() -> None:
     vt = VirtualTime()
     budget = budget_on(vt, 8, 10.0, floor=2, pace_background=True)
     granted: list[float] = []
@@ -616,8 +616,10 @@ async def test_a_backlog_of_background_calls_goes_at_the_budgets_pace_after_a_sh
         granted.append(vt.now)
 
     await vt.run(*(digest() for _ in range(20)))
-    # one at once, then one every 10/8 s: the whole budget over time, never in one go
-    assert granted == pytest.approx([1.25 * n for n in range(20)])
+    # its floor at once, then one every 10/8 s as the pace allows: the whole budget over time,
+    # never in one go
+    assert granted[:2] == [0, 0]
+    assert granted[2:] == pytest.approx([1.25 * n for n in range(2, 20)])
     assert_sliding_window(granted, 8, 10.0)
 
 
@@ -664,3 +666,32 @@ async def test_transit_keeps_calls_a_whole_period_apart_where_they_arrive() -> N
     await vt.run(*(call() for _ in range(5)))
     # a call that took 0.5 s to arrive still leaves a whole period before the next one arrives
     assert granted == [0, 0, 10.5, 10.5, 21.0]
+
+
+async def test_while_people_ask_background_slows_to_what_they_leave_and_nobody_waits_long() -> None:
+    vt = VirtualTime()
+    calls, period = 60, 60.0  # one a second
+    budget = budget_on(vt, calls, period, floor=15, pace_background=True)
+    digests: list[float] = []
+    waits: list[float] = []
+
+    async def digest() -> None:
+        await budget.acquire(lane=BACKGROUND)
+        digests.append(vt.now)
+
+    async def person(arrive: float) -> None:
+        await vt.sleep(arrive)
+        await budget.acquire(max_wait=8)
+        waits.append(vt.now - arrive)
+
+    # 300 digests due at once; people ask 0.6 calls a second for two minutes.
+    people = [person(n / 0.6) for n in range(72)]
+    await vt.run(*(digest() for _ in range(300)), *people)
+
+    assert len(waits) == 72 and max(waits) <= 2.0, max(waits)
+    assert len(digests) == 300
+    assert_sliding_window(
+        digests + [t + w for t, w in zip([n / 0.6 for n in range(72)], waits, strict=True)],
+        calls,
+        period,
+    )
