@@ -51,9 +51,11 @@ def build_bolt_app(
         metrics=metrics,
         client=client,
         token=settings.slack_bot_token.get_secret_value(),
-        # Socket Mode requests arrive on an authenticated socket and carry no signature.
         signing_secret=secret.get_secret_value() if secret else "",
-        request_verification_enabled=not settings.socket_mode,
+        # Verified before Bolt sees them: HTTP requests by `bot.http_guard`, on the raw bytes
+        # (the only way into this app over HTTP is `bot.web`, through it), and Socket Mode ones
+        # arrive on an authenticated socket with no signature. A second HMAC here would only cost.
+        request_verification_enabled=False,
         # Listeners return once they have acknowledged and handed their work to `InFlight`: the
         # acknowledgement then goes out at once, rather than when Bolt's 10 ms poll notices it.
         process_before_response=True,

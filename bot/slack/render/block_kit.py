@@ -12,7 +12,6 @@ clicked: its action id matches `WATCH_ACTION_ID`, so that the app can acknowledg
 
 from __future__ import annotations
 
-import copy
 import re
 from typing import Any
 
@@ -76,15 +75,23 @@ DIVIDER: BlockDict = {"type": "divider"}
 
 
 def number_watch_buttons(blocks: list[BlockDict]) -> list[BlockDict]:
-    """A copy of `blocks` whose watch buttons have action ids unique within the message (or view):
-    Slack refuses duplicates, and the same card's blocks may stand in several messages."""
-    numbered = copy.deepcopy(blocks)
+    """`blocks` with their watch buttons' action ids made unique within the message (or view):
+    Slack refuses duplicates, and the same card's blocks may stand in several messages. Blocks
+    and buttons that change are copied; the input is left as it was."""
     count = 0
-    for block in numbered:
-        elements: list[dict[str, Any]] = [block["accessory"]] if block.get("accessory") else []
-        elements += block.get("elements", []) if block.get("type") == "actions" else []
-        for element in elements:
-            if element.get("action_id") == WATCH_ACTION_PREFIX:
-                count += 1
-                element["action_id"] = f"{WATCH_ACTION_PREFIX}{count}"
-    return numbered
+
+    def numbered(element: BlockDict) -> BlockDict:
+        nonlocal count
+        if element.get("action_id") != WATCH_ACTION_PREFIX:
+            return element
+        count += 1
+        return {**element, "action_id": f"{WATCH_ACTION_PREFIX}{count}"}
+
+    result = []
+    for block in blocks:
+        if block.get("accessory"):
+            block = {**block, "accessory": numbered(block["accessory"])}
+        if block.get("type") == "actions":
+            block = {**block, "elements": [numbered(element) for element in block["elements"]]}
+        result.append(block)
+    return result
