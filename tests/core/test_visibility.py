@@ -177,3 +177,61 @@ async def test_the_creators_own_look_up_teaches_the_creator(
 async def test_not_linked_asks_to_link(storage: Storage, book: ReplayBook, clock: Clock) -> None:
     result = await access_of(storage, book, clock).lookup(CODE, BOB)
     assert result.problem is LookupProblem.NOT_LINKED
+
+
+# --- answers from memory alone (the slash command's answer inside its acknowledgement) ----------
+
+ID = MeetingRef("id", MEETING_ID)
+GUEST = Asker("T1", "UGUEST", guest=True)
+ELSEWHERE = Asker("T2", "UBOB")
+
+
+async def ready_matches_lookup(access: MeetingAccess, book: ReplayBook) -> int:
+    """Every answer `ready` gives is the one `lookup` gives, with no Tencent call; how many it gave."""
+    given = 0
+    for ref in (CODE, ID):
+        for asker in (ALICE, BOB, GUEST, ELSEWHERE):
+            ready = access.ready(ref, asker)
+            if ready is None:
+                continue
+            calls = book.calls
+            assert ready == await access.lookup(ref, asker), (ref, asker)
+            assert book.calls == calls
+            given += 1
+    return given
+
+
+@pytest.mark.usefixtures("people")
+@pytest.mark.parametrize("visibility", list(Visibility))
+async def test_ready_answers_only_what_a_look_up_would_answer(
+    storage: Storage, book: ReplayBook, clock: Clock, visibility: Visibility
+) -> None:
+    access = access_of(storage, book, clock)
+    assert await ready_matches_lookup(access, book) == 0  # nothing known: nothing ready
+
+    await learn(access)
+    await access.set_visibility("T1", "UALICE", visibility)
+    for asker in (ALICE, BOB, GUEST):
+        await access.lookup(CODE, asker)
+    assert await ready_matches_lookup(access, book) >= 3
+
+    clock.now += 20  # links and settings kept in memory have expired; replays are still kept
+    assert access.ready(CODE, BOB) is None
+    await access.lookup(CODE, BOB)
+    assert await ready_matches_lookup(access, book) >= 1
+
+
+@pytest.mark.usefixtures("people")
+async def test_ready_leaves_it_to_the_database_once_what_memory_knew_of_the_creator_expires(
+    storage: Storage, book: ReplayBook, clock: Clock
+) -> None:
+    access = access_of(storage, book, clock)
+    first = await access.lookup(CODE, BOB)  # nobody knows the creator yet: Tencent says no
+    assert first.problem is LookupProblem.NOT_CREATOR
+    assert access.ready(CODE, BOB) == first
+
+    await storage.meetings.learn_creator(MEETING_ID, CODE.value, "alice")  # another instance
+    clock.now += 6  # "creator unknown" is kept only briefly
+    # Bob's own answer is still cached, but the database knows more now: no answer from memory.
+    assert access.ready(CODE, BOB) is None
+    assert (await access.lookup(CODE, BOB)).problem is LookupProblem.ONLY_CREATOR
