@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -53,7 +54,10 @@ class CallBudget:
         self._clock = clock
         self._sleep = sleep
         # Granted and reserved slots in time order; granted ones older than a period are dropped.
-        self._slots: list[_Slot] = []
+        self._slots: deque[_Slot] = deque()
+        #: how many of `_slots` each owner holds, kept with them (a scan per call costs as much as
+        #: the window is long: thousands of slots at a large budget)
+        self._held: Counter[str] = Counter()
         self._paused_until = float("-inf")
 
     async def acquire(self, max_wait: float | None = None, *, owner: str | None = None) -> None:
@@ -61,7 +65,7 @@ class CallBudget:
         once when `owner` holds its fair share of the window already."""
         now = self._clock()
         self._forget_before(now - self.period)
-        if owner is not None and self._held_by(owner, now) >= self.fair_share:
+        if owner is not None and self._held[owner] >= self.fair_share:
             raise RateLimitTimeoutError(
                 f"Tencent Meeting call budget: {owner} used its share "
                 f"({self.fair_share} per {self.period:g} s)"
@@ -72,12 +76,15 @@ class CallBudget:
             raise self._timeout(at - now)
         slot = _Slot(at, owner)
         self._slots.append(slot)
+        if owner is not None:
+            self._held[owner] += 1
         try:
             await self._wait_for(slot, deadline)
         except BaseException:
             # Cancelled or timed out before its turn: the slot goes back so nobody is starved by it.
             if slot in self._slots:
                 self._slots.remove(slot)
+                self._release(slot)
             raise
 
     def pause(self, seconds: float) -> None:
@@ -95,10 +102,6 @@ class CallBudget:
         """How many calls were granted in the last `period` seconds."""
         now = self._clock()
         return sum(1 for slot in self._slots if now - self.period < slot.at <= now)
-
-    def _held_by(self, owner: str, now: float) -> int:
-        """Slots of `owner` granted in the last period or reserved ahead."""
-        return sum(1 for slot in self._slots if slot.owner == owner and slot.at > now - self.period)
 
     def waiting(self) -> int:
         """How many callers hold a slot that has not come yet."""
@@ -132,9 +135,19 @@ class CallBudget:
                 slot.at = max(slot.at, self._next_slot(index, now))
 
     def _forget_before(self, cutoff: float) -> None:
-        # Slots this old can no longer constrain a new slot, which is never earlier than now.
-        keep = next((i for i, slot in enumerate(self._slots) if slot.at > cutoff), len(self._slots))
-        del self._slots[:keep]
+        # Slots this old can no longer constrain a new slot, which is never earlier than now; what
+        # stays is what each owner holds (granted in the last period, or reserved ahead).
+        slots = self._slots
+        while slots and slots[0].at <= cutoff:
+            self._release(slots.popleft())
+
+    def _release(self, slot: _Slot) -> None:
+        if slot.owner is not None:
+            left = self._held[slot.owner] - 1
+            if left > 0:
+                self._held[slot.owner] = left
+            else:
+                del self._held[slot.owner]
 
     def _timeout(self, wait: float) -> RateLimitTimeoutError:
         return RateLimitTimeoutError(
