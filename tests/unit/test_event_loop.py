@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import builtins
 import importlib.util
+import os
 from typing import Any
 
 import pytest
@@ -35,5 +36,6 @@ def test_runs_on_asyncio_without_uvloop(monkeypatch: pytest.MonkeyPatch) -> None
     assert event_loop.run(_which()) == "asyncio"
 
 
-async def test_the_tests_themselves_run_on_asyncio() -> None:
-    assert event_loop.loop_name() == "asyncio"
+async def test_the_tests_run_on_the_loop_asked_for() -> None:
+    # asyncio's by default; uvloop with TEST_EVENT_LOOP=uvloop (tests/conftest.py)
+    assert event_loop.loop_name() == os.environ.get("TEST_EVENT_LOOP", "asyncio")
