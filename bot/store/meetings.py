@@ -22,33 +22,39 @@ class SqlMeetingStore:
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
-
-    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
-        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
-        insert = self._sql.insert(t.meeting_creators).values(
-            meeting_id=meeting_id,
-            meeting_code=meeting_code,
-            creator_userid=creator_userid,
-            learned_at=utcnow(),
-        )
+        # The two statements of every look-up, built once with their values as parameters: a
+        # statement built per call costs more to put together (and to find in SQLAlchemy's
+        # compiled cache) than the database takes to run it.
+        c = t.meeting_creators.c
+        insert = sql.insert(t.meeting_creators)
         new = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=[t.meeting_creators.c.meeting_id],
+        self._learn = insert.on_conflict_do_update(
+            index_elements=[c.meeting_id],
             set_={
                 # a look-up by ID may not carry the code: keep the one known
                 "meeting_code": sa.case(
-                    (new.meeting_code == "", t.meeting_creators.c.meeting_code),
-                    else_=new.meeting_code,
+                    (new.meeting_code == "", c.meeting_code), else_=new.meeting_code
                 ),
                 "creator_userid": new.creator_userid,
                 "learned_at": new.learned_at,
             },
         )
-        await self._sql.write(statement)
+        self._creator_by_id = sa.select(c.creator_userid).where(
+            c.meeting_id == sa.bindparam("meeting_id")
+        )
+
+    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
+        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
+        values = {
+            "meeting_id": meeting_id,
+            "meeting_code": meeting_code,
+            "creator_userid": creator_userid,
+            "learned_at": utcnow(),
+        }
+        await self._sql.write(self._learn, values)
 
     async def creator_by_id(self, meeting_id: str) -> str | None:
-        c = t.meeting_creators.c
-        return await self._sql.scalar(sa.select(c.creator_userid).where(c.meeting_id == meeting_id))
+        return await self._sql.scalar(self._creator_by_id, {"meeting_id": meeting_id})
 
     async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
         """The creator of the meeting with this code learned most recently, if at or after
