@@ -3,12 +3,15 @@ who is not a meeting's creator) and each creator's choice of who may see their r
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.group_commit import GroupCommit
 from bot.core.records import Visibility
+from bot.core.storage import StorageRejected
 from bot.store import tables as t
 from bot.store.notify import change
 from bot.store.sql import Sql, utcnow
@@ -42,6 +45,16 @@ class SqlMeetingStore:
         self._creator_by_id = sa.select(c.creator_userid).where(
             c.meeting_id == sa.bindparam("meeting_id")
         )
+        self._creators_by_ids = sa.select(c.meeting_id, c.creator_userid).where(
+            c.meeting_id.in_(sa.bindparam("meeting_ids", expanding=True))
+        )
+        # Look-ups that arrive together share one transaction for what they learn and one query
+        # for the creators they ask about (each caller still waits for its own result); alone,
+        # a look-up's statement runs at once, as before.
+        self._learning: GroupCommit[dict[str, Any], None] = GroupCommit(
+            self._learn_all, split_on=(StorageRejected,)
+        )
+        self._asking: GroupCommit[str, str | None] = GroupCommit(self._creators_of)
 
     async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
         """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
@@ -51,10 +64,24 @@ class SqlMeetingStore:
             "creator_userid": creator_userid,
             "learned_at": utcnow(),
         }
-        await self._sql.write(self._learn, values)
+        await self._learning.submit(values)
+
+    async def _learn_all(self, batch: Sequence[dict[str, Any]]) -> list[None]:
+        # In the order asked: the same meeting learned twice in one batch ends as it would have.
+        await self._sql.write(self._learn, batch[0] if len(batch) == 1 else list(batch))
+        return [None] * len(batch)
 
     async def creator_by_id(self, meeting_id: str) -> str | None:
-        return await self._sql.scalar(self._creator_by_id, {"meeting_id": meeting_id})
+        return await self._asking.submit(meeting_id)
+
+    async def _creators_of(self, meeting_ids: Sequence[str]) -> list[str | None]:
+        if len(meeting_ids) == 1:
+            return [await self._sql.scalar(self._creator_by_id, {"meeting_id": meeting_ids[0]})]
+        rows = await self._sql.fetch_all(
+            self._creators_by_ids, {"meeting_ids": sorted(set(meeting_ids))}
+        )
+        creators = {row.meeting_id: row.creator_userid for row in rows}
+        return [creators.get(meeting_id) for meeting_id in meeting_ids]
 
     async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
         """The creator of the meeting with this code learned most recently, if at or after

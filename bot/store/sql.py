@@ -115,10 +115,12 @@ class Sql:
             async with self.engine.connect() as connection:
                 return (await connection.execute(query)).first()
 
-    async def fetch_all(self, query: sa.Executable) -> Sequence[sa.Row[Any]]:
+    async def fetch_all(
+        self, query: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[sa.Row[Any]]:
         with translated_errors():
             async with self.engine.connect() as connection:
-                return (await connection.execute(query)).all()
+                return (await connection.execute(query, params)).all()
 
     async def scalar(self, query: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
         with translated_errors():
