@@ -1,9 +1,11 @@
-"""`python -m benchmarks [--quick] [--only 1,3] [--keep]`: run the benchmarks, print Markdown."""
+"""`python -m benchmarks [--quick] [--only 1,3] [--keep] [--profile]`: run the benchmarks, print
+Markdown."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import platform
 import shutil
@@ -14,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from benchmarks.contention import people_during_digests
+from benchmarks.cpu import cpu_per_lookup
 from benchmarks.harness import cpu_count, pin_driver
 from benchmarks.scenarios import (
     Goal,
@@ -34,6 +37,7 @@ SCENARIOS: dict[str, Scenario] = {
     "3": tencent_calls,
     "4": webhooks,
     "5": memory,
+    "6": cpu_per_lookup,
     "7": people_during_digests,
 }
 
@@ -82,12 +86,19 @@ def main(argv: list[str]) -> int:
         default=",".join(SCENARIOS),
         help="comma-separated measurements to run (default: all)",
     )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="measurement 6 also runs the server under py-spy and prints its top ten functions",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the databases and server logs")
     args = parser.parse_args(argv)
     selected = [key.strip() for key in args.only.split(",") if key.strip()]
     unknown = [key for key in selected if key not in SCENARIOS]
     if unknown:
         parser.error(f"unknown measurement(s): {', '.join(unknown)}")
+    if args.profile:
+        SCENARIOS["6"] = functools.partial(cpu_per_lookup, profile_server=True)
     logging.basicConfig(level=logging.WARNING)
     pinned = pin_driver()
     profile = Profile.fast() if args.quick else Profile.full()

@@ -80,4 +80,7 @@ async def main(config: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(json.loads(sys.argv[1])))
+    # On the loop `python -m bot` runs on (uvloop), the bare app as well as the bot.
+    from bot import event_loop
+
+    event_loop.run(main(json.loads(sys.argv[1])))

@@ -667,6 +667,12 @@ def parse_command(text: str) -> Command:
     normalized = normalize(text).strip()
     if not normalized:
         return Recent()
+    if normalized.isdigit() and normalized.isascii():
+        # The usual command, a bare code or ID, answered as the full reading below would answer
+        # it (a lone run of 9-12 or 19-20 digits is that one reference) without its scans.
+        ref = ref_from_digits(normalized)
+        if ref is not None:
+            return Lookup((ref,))
     keyword, rest = _split_keyword(normalized)
     args = rest.split()
     match keyword:

@@ -3,12 +3,15 @@ who is not a meeting's creator) and each creator's choice of who may see their r
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.group_commit import GroupCommit
 from bot.core.records import Visibility
+from bot.core.storage import StorageRejected
 from bot.store import tables as t
 from bot.store.notify import change
 from bot.store.sql import Sql, utcnow
@@ -22,33 +25,63 @@ class SqlMeetingStore:
 
     def __init__(self, sql: Sql) -> None:
         self._sql = sql
-
-    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
-        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
-        insert = self._sql.insert(t.meeting_creators).values(
-            meeting_id=meeting_id,
-            meeting_code=meeting_code,
-            creator_userid=creator_userid,
-            learned_at=utcnow(),
-        )
+        # The two statements of every look-up, built once with their values as parameters: a
+        # statement built per call costs more to put together (and to find in SQLAlchemy's
+        # compiled cache) than the database takes to run it.
+        c = t.meeting_creators.c
+        insert = sql.insert(t.meeting_creators)
         new = insert.excluded
-        statement = insert.on_conflict_do_update(
-            index_elements=[t.meeting_creators.c.meeting_id],
+        self._learn = insert.on_conflict_do_update(
+            index_elements=[c.meeting_id],
             set_={
                 # a look-up by ID may not carry the code: keep the one known
                 "meeting_code": sa.case(
-                    (new.meeting_code == "", t.meeting_creators.c.meeting_code),
-                    else_=new.meeting_code,
+                    (new.meeting_code == "", c.meeting_code), else_=new.meeting_code
                 ),
                 "creator_userid": new.creator_userid,
                 "learned_at": new.learned_at,
             },
         )
-        await self._sql.write(statement)
+        self._creator_by_id = sa.select(c.creator_userid).where(
+            c.meeting_id == sa.bindparam("meeting_id")
+        )
+        self._creators_by_ids = sa.select(c.meeting_id, c.creator_userid).where(
+            c.meeting_id.in_(sa.bindparam("meeting_ids", expanding=True))
+        )
+        # Look-ups that arrive together share one transaction for what they learn and one query
+        # for the creators they ask about (each caller still waits for its own result); alone,
+        # a look-up's statement runs at once, as before.
+        self._learning: GroupCommit[dict[str, Any], None] = GroupCommit(
+            self._learn_all, split_on=(StorageRejected,)
+        )
+        self._asking: GroupCommit[str, str | None] = GroupCommit(self._creators_of)
+
+    async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
+        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
+        values = {
+            "meeting_id": meeting_id,
+            "meeting_code": meeting_code,
+            "creator_userid": creator_userid,
+            "learned_at": utcnow(),
+        }
+        await self._learning.submit(values)
+
+    async def _learn_all(self, batch: Sequence[dict[str, Any]]) -> list[None]:
+        # In the order asked: the same meeting learned twice in one batch ends as it would have.
+        await self._sql.write(self._learn, batch[0] if len(batch) == 1 else list(batch))
+        return [None] * len(batch)
 
     async def creator_by_id(self, meeting_id: str) -> str | None:
-        c = t.meeting_creators.c
-        return await self._sql.scalar(sa.select(c.creator_userid).where(c.meeting_id == meeting_id))
+        return await self._asking.submit(meeting_id)
+
+    async def _creators_of(self, meeting_ids: Sequence[str]) -> list[str | None]:
+        if len(meeting_ids) == 1:
+            return [await self._sql.scalar(self._creator_by_id, {"meeting_id": meeting_ids[0]})]
+        rows = await self._sql.fetch_all(
+            self._creators_by_ids, {"meeting_ids": sorted(set(meeting_ids))}
+        )
+        creators = {row.meeting_id: row.creator_userid for row in rows}
+        return [creators.get(meeting_id) for meeting_id in meeting_ids]
 
     async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
         """The creator of the meeting with this code learned most recently, if at or after

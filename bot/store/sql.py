@@ -115,15 +115,17 @@ class Sql:
             async with self.engine.connect() as connection:
                 return (await connection.execute(query)).first()
 
-    async def fetch_all(self, query: sa.Executable) -> Sequence[sa.Row[Any]]:
+    async def fetch_all(
+        self, query: sa.Executable, params: Mapping[str, Any] | None = None
+    ) -> Sequence[sa.Row[Any]]:
         with translated_errors():
             async with self.engine.connect() as connection:
-                return (await connection.execute(query)).all()
+                return (await connection.execute(query, params)).all()
 
-    async def scalar(self, query: sa.Executable) -> Any:
+    async def scalar(self, query: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
         with translated_errors():
             async with self.engine.connect() as connection:
-                return await connection.scalar(query)
+                return await connection.scalar(query, params)
 
     async def write_one(
         self, statement: sa.Executable, *, announce: Mapping[str, str] | None = None
@@ -144,12 +146,17 @@ class Sql:
                 return rows
 
     async def write(
-        self, statement: sa.Executable, *, announce: Mapping[str, str] | None = None
+        self,
+        statement: sa.Executable,
+        params: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        *,
+        announce: Mapping[str, str] | None = None,
     ) -> int:
-        """Run a statement without RETURNING; returns the number of rows it touched."""
+        """Run a statement without RETURNING (with `params`: its values, or a list of them for
+        one run per item); returns the number of rows it touched."""
         with translated_errors():
             async with self._write_turn, self.engine.begin() as connection:
-                count = (await connection.execute(statement)).rowcount
+                count = (await connection.execute(statement, params)).rowcount
                 await self._announce(connection, announce)
                 return count
 

@@ -3,6 +3,7 @@ on every backend."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from bot.core.records import Visibility
@@ -45,6 +46,35 @@ async def test_learning_again_without_a_code_keeps_the_code(storage: Storage) ->
     await storage.meetings.learn_creator("1900000000000000001", "", "alice")
 
     assert await storage.meetings.creator_by_code("295150176", learned_since=long_ago()) == "alice"
+
+
+async def test_creators_learned_and_asked_for_together_are_each_right(storage: Storage) -> None:
+    # Look-ups that arrive together share a transaction and a query (SqlMeetingStore).
+    meetings = storage.meetings
+    ids = [f"19000000000000001{i:02d}" for i in range(30)]
+    await asyncio.gather(
+        *(
+            meetings.learn_creator(mid, f"2951501{i:02d}", f"user{i % 7}")
+            for i, mid in enumerate(ids)
+        )
+    )
+    asked = [*ids, "1900000000000000999", ids[3], "1900000000000000998"]
+    found = await asyncio.gather(*(meetings.creator_by_id(mid) for mid in asked))
+    assert found == [*(f"user{i % 7}" for i in range(30)), None, "user3", None]
+    code = await meetings.creator_by_code("295150105", learned_since=long_ago())
+    assert code == "user5"
+
+
+async def test_one_meeting_learned_twice_at_once_ends_as_if_one_after_the_other(
+    storage: Storage,
+) -> None:
+    meetings = storage.meetings
+    await asyncio.gather(
+        meetings.learn_creator("1900000000000000001", "295150176", "alice"),
+        meetings.learn_creator("1900000000000000001", "", "bob"),
+    )
+    assert await meetings.creator_by_id("1900000000000000001") == "bob"
+    assert await meetings.creator_by_code("295150176", learned_since=long_ago()) == "bob"
 
 
 async def test_not_creator_is_remembered_per_meeting_and_user(storage: Storage) -> None:

@@ -27,7 +27,9 @@ from bot.core.parsing import (
     Unlink,
     Unsubscribe,
     WhoAmI,
+    _parse_refs,
     find_meeting_refs,
+    normalize,
     parse_command,
 )
 from bot.core.records import Visibility
@@ -527,3 +529,12 @@ def test_a_labelled_code_wins_over_noise_on_other_lines(
     lines = [*noise]
     lines.insert(min(where, len(lines)), label + written)
     assert find_meeting_refs("\n".join(lines)) == (_ref(value),)
+
+
+@given(
+    st.text(alphabet="0123456789", min_size=1, max_size=24), st.sampled_from(["", " ", "　", "\n"])
+)
+def test_a_bare_number_reads_as_the_full_reading_reads_it(digits: str, padding: str) -> None:
+    # parse_command answers a bare code or ID without its scans: the same answer as _parse_refs.
+    text = padding + digits + padding
+    assert parse_command(text) == _parse_refs(normalize(text).strip(), refresh=False)

@@ -695,3 +695,30 @@ async def test_while_people_ask_background_slows_to_what_they_leave_and_nobody_w
         calls,
         period,
     )
+
+
+async def test_a_fair_share_comes_back_as_the_window_slides_and_when_a_wait_is_given_up() -> None:
+    vt = VirtualTime()
+    budget = CallBudget(20, 60.0, fair_share=2, clock=vt, sleep=vt.sleep)
+    await budget.acquire(0, owner="mallory")
+    vt.now = 30.0
+    await budget.acquire(0, owner="mallory")
+    with pytest.raises(RateLimitTimeoutError):
+        await budget.acquire(0, owner="mallory")
+    vt.now = 60.5  # the first call left the window: one call of the share is free again
+    await budget.acquire(0, owner="mallory")
+    with pytest.raises(RateLimitTimeoutError):
+        await budget.acquire(0, owner="mallory")
+    # A slot given back before its turn (a timed-out or cancelled wait) no longer counts.
+    vt.now = 90.5  # only the call at 60.5 is still in the window
+    budget.pause(10.0)
+    waiter = asyncio.ensure_future(budget.acquire(owner="mallory"))
+    await asyncio.sleep(0)
+    with pytest.raises(RateLimitTimeoutError):
+        await budget.acquire(0, owner="mallory")
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    # waits out the pause: a slot of its own, not a refusal
+    await vt.run(budget.acquire(20.0, owner="mallory"))
+    assert vt.now == 100.5

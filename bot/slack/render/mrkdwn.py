@@ -57,6 +57,10 @@ _BREAKS = frozenset({"Cc", "Zl", "Zp", "Zs"})
 
 def one_line(text: str) -> str:
     """`text` with control characters and runs of whitespace folded into single spaces."""
+    if text.isprintable():
+        # No control character and no separator but the plain space (the usual case): only
+        # runs of spaces to fold, without a look at every character.
+        return " ".join(text.split())
     spaced = "".join(" " if unicodedata.category(c) in _BREAKS else c for c in text)
     return " ".join(spaced.split())
 

@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import orjson
+
 from bot.core.outcomes import LookupResult
 from bot.core.parsing import MeetingRef, ref_from_digits
 from bot.i18n import Locale, t
@@ -34,7 +36,8 @@ def share_value(refs: Sequence[MeetingRef], requester: str) -> str | None:
     if not SLACK_USER.fullmatch(requester) or not refs:
         return None
     encoded = [("i" if ref.kind == "id" else "c") + ref.value for ref in dict.fromkeys(refs)]
-    value = json.dumps({"u": requester, "r": encoded}, separators=(",", ":"))
+    # orjson writes compact JSON, as json.dumps with separators=(",", ":"); all of it is ASCII here
+    value = orjson.dumps({"u": requester, "r": encoded}).decode()
     return value if len(value) <= MAX_BUTTON_VALUE else None
 
 
