@@ -10,6 +10,8 @@ aiohttp server) and stops it after the test. Users:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -120,6 +122,19 @@ class RunningBot:
         kwargs.setdefault("token", WEBHOOK_TOKEN)
         kwargs.setdefault("aes_key", WEBHOOK_AES_KEY)
         return await deliver(self.session, f"{self.url}/tencent/webhook", event, **kwargs)
+
+
+@contextlib.asynccontextmanager
+async def announced(bot: RunningBot, kind: str, within: float = 2.0) -> AsyncIterator[None]:
+    """Around a change of `kind` made through another instance: on leaving, `bot` has heard its
+    announcement. PostgreSQL delivers a NOTIFY a moment after the commit, not with the answer,
+    and an answer from memory can be quicker than that moment."""
+    assert bot.server.running is not None and bot.server.running.changes is not None
+    heard = asyncio.Event()
+    bot.server.running.changes.on(kind, lambda _change: heard.set())
+    yield
+    async with asyncio.timeout(within):
+        await heard.wait()
 
 
 def answered_in_ack(reply: SlackReply) -> bool:

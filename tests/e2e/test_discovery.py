@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import t
-from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.conftest import RunningBot, StartBot, announced
 from tests.fakes.databases import empty_postgres_database
 from tests.fakes.tencent import (
     SPEC_EXAMPLE_CREATOR,
@@ -210,7 +210,8 @@ async def test_back_to_me_takes_effect_at_once_in_every_instance_on_postgresql(
         await two.ask(SPEC_EXAMPLE_MEETING_CODE, user_id="U2")
     )
 
-    await one.ask("visibility me")
+    async with announced(two, "visibility"):
+        await one.ask("visibility me")
 
     assert only_creator() in text_of(await two.ask(SPEC_EXAMPLE_MEETING_CODE, user_id="U2"))
     assert only_creator() in text_of(await one.ask(SPEC_EXAMPLE_MEETING_CODE, user_id="U2"))

@@ -17,7 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Tuning
-from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.conftest import RunningBot, StartBot, announced
 from tests.fakes.block_kit import button_urls
 from tests.fakes.databases import empty_postgres_database
 from tests.fakes.slack import FakeSlack
@@ -107,12 +107,15 @@ async def test_an_unlink_through_one_instance_is_honoured_by_the_other_on_its_ne
     assert await sees_the_replay(second, nine)
     assert await sees_the_replay(second, nine)
 
-    # ... and the unlink through the first reaches it before its next command, without waiting.
-    assert "Done" in text_of(await first.ask(f"unlink {NINE}", user_id="UADMIN"))
+    # ... and the unlink through the first reaches it before its next command, without waiting
+    # for the link to expire (15 s).
+    async with announced(second, "link"):
+        assert "Done" in text_of(await first.ask(f"unlink {NINE}", user_id="UADMIN"))
     assert not await sees_the_replay(second, nine)
 
     # A new link is announced too (and replaces a link held in memory at once).
-    assert "Done" in text_of(await first.ask(f"link {NINE} tester", user_id="UADMIN"))
+    async with announced(second, "link"):
+        assert "Done" in text_of(await first.ask(f"link {NINE} tester", user_id="UADMIN"))
     assert await sees_the_replay(second, nine)
 
 
@@ -157,9 +160,11 @@ async def test_with_its_listener_cut_off_an_instance_still_honours_a_change_with
     # The listener comes back on a new connection, and changes reach the instance at once again.
     assert await listener.wait_listening(10)
     assert listener.pid not in (None, cut_off)
-    assert "Done" in text_of(await first.ask(f"link {NINE} tester", user_id="UADMIN"))
+    async with announced(second, "link"):
+        assert "Done" in text_of(await first.ask(f"link {NINE} tester", user_id="UADMIN"))
     assert await sees_the_replay(second, nine)
-    assert "Done" in text_of(await first.ask(f"unlink {NINE}", user_id="UADMIN"))
+    async with announced(second, "link"):
+        assert "Done" in text_of(await first.ask(f"unlink {NINE}", user_id="UADMIN"))
     assert not await sees_the_replay(second, nine)
 
 
