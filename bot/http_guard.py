@@ -162,8 +162,10 @@ class ConnectionGuard:
     async def middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self._spoke.add(request.protocol)
         if request.body_exists and request.match_info.http_exception is None:
+            # A body that has all arrived (a Slack request, nearly always) needs no deadline.
+            arrived = request.content.is_eof()
             try:
-                async with asyncio.timeout(BODY_TIMEOUT):
+                async with contextlib.nullcontext() if arrived else asyncio.timeout(BODY_TIMEOUT):
                     await request.read()  # kept by the request: the handler's read() returns it
             except TimeoutError:
                 _client_fault(request, f"body not received within {BODY_TIMEOUT:g} s (408)")

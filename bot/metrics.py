@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
@@ -160,20 +161,32 @@ class Metrics:
             registry=registry,
         )
 
+        #: children of labelled metrics, by metric and label values (see `labelled`)
+        self._children: dict[tuple[MetricWrapperBase, tuple[str, ...]], Any] = {}
+
+    def labelled(self, metric: MetricWrapperBase, *values: str) -> Any:
+        """`metric.labels(*values)`, kept: the labels are few, and `labels()` validates, converts
+        and takes a lock on every call, several times per request otherwise."""
+        key = (metric, values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
     # --- observers the parts are handed (bot.meeting.client.CallObserver,
     # bot.core.digest_queue.DigestObserver)
 
     def tencent_call(self, endpoint: str, error_code: str, seconds: float) -> None:
-        self.tencent_calls.labels(endpoint, error_code).inc()
-        self.tencent_call_seconds.labels(endpoint).observe(seconds)
+        self.labelled(self.tencent_calls, endpoint, error_code).inc()
+        self.labelled(self.tencent_call_seconds, endpoint).observe(seconds)
 
     def budget_waited(self, seconds: float, *, lane: str, exhausted: bool = False) -> None:
         if exhausted:
-            self.budget_exhausted.labels(lane).inc()
+            self.labelled(self.budget_exhausted, lane).inc()
             return
-        self.budget_wait_seconds.labels(lane).observe(seconds)
+        self.labelled(self.budget_wait_seconds, lane).observe(seconds)
         if seconds >= WAITED:
-            self.budget_waits.labels(lane).inc()
+            self.labelled(self.budget_waits, lane).inc()
 
     def digest_ran(self, result: str) -> None:
         self.digest_runs.labels(result).inc()

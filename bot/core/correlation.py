@@ -42,10 +42,14 @@ def scope(**fields: str | int | None) -> Iterator[None]:
         _fields.reset(token)
 
 
+_KNOWN = frozenset(FIELDS)
+
+
 def _merged(fields: Mapping[str, str | int | None]) -> Mapping[str, str]:
-    unknown = set(fields) - set(FIELDS)
-    if unknown:
-        raise ValueError(f"unknown correlation fields: {sorted(unknown)}")
+    if not _KNOWN.issuperset(fields):
+        raise ValueError(f"unknown correlation fields: {sorted(set(fields) - _KNOWN)}")
     merged = dict(_fields.get())
-    merged.update((key, str(value)) for key, value in fields.items() if value not in (None, ""))
+    for key, value in fields.items():
+        if value is not None and value != "":
+            merged[key] = str(value)
     return MappingProxyType(merged)

@@ -116,11 +116,11 @@ class ObservedApp(AsyncApp):
             outcome = scope.outcome or _outcome(status)
             if outcome == "busy":
                 metrics.busy_refusals.inc()
-            metrics.slack_requests.labels(scope.kind, outcome).inc()
+            metrics.labelled(metrics.slack_requests, scope.kind, outcome).inc()
             took = time.perf_counter() - scope.started
-            metrics.slack_ack_seconds.labels(scope.kind).observe(took)
+            metrics.labelled(metrics.slack_ack_seconds, scope.kind).observe(took)
             if scope.answered_in_ack:
-                metrics.slack_answer_seconds.labels(scope.kind).observe(took)
+                metrics.labelled(metrics.slack_answer_seconds, scope.kind).observe(took)
 
 
 def answered(metrics: Metrics) -> Callable[[], None]:
@@ -129,7 +129,7 @@ def answered(metrics: Metrics) -> Callable[[], None]:
     def finished() -> None:
         scope = _scope.get()
         if scope is not None:
-            metrics.slack_answer_seconds.labels(scope.kind).observe(
+            metrics.labelled(metrics.slack_answer_seconds, scope.kind).observe(
                 time.perf_counter() - scope.started
             )
 
