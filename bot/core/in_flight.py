@@ -15,7 +15,7 @@ Work = Callable[[], Awaitable[None]]
 #: how many pieces of work run at once. Most of a look-up's time is waiting (for Tencent, 300 ms
 #: or more; for its turn in the call budget, up to seconds), and a waiting piece costs no CPU, so
 #: the pool is sized for 300 look-ups a second at Tencent's pace (90 waiting at once), not for
-#: the core: `python -m benchmarks` measured 32 (answers queue past 100/s) and 256 (no better).
+#: the core (with 32, `python -m benchmarks` had answers queueing past 100 look-ups a second).
 DEFAULT_WORKERS = 128
 
 #: a turn of the event loop longer than this means requests are queueing for it: new work waits
@@ -53,7 +53,6 @@ class InFlight:
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.limit = limit
-        self.workers = workers
         self._busy_turn = busy_turn
         self._max_hold = max_hold
         # One piece of work at a time looks at the loop (the rest queue behind it, asleep).
