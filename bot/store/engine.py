@@ -4,8 +4,7 @@ SQLite: WAL (readers never block the writer), a busy timeout (a second writer wa
 failing with "database is locked") and foreign keys on. The driver's own transaction handling is
 switched off in favour of explicit BEGIN, because it does not wrap DDL and so would leave a
 half-applied migration behind; a connection asks for `BEGIN IMMEDIATE` (take the write lock up
-front) with the `sqlite_begin_immediate` execution option, and for none at all, to run a single
-read, with `sqlite_read_alone`.
+front) with the `sqlite_begin_immediate` execution option.
 
 WAL is switched on by `open_engine` rather than per connection: the switch needs an exclusive
 lock, and SQLite answers "locked" at once, without waiting out the busy timeout, when two
@@ -30,9 +29,6 @@ log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 BEGIN_IMMEDIATE = "sqlite_begin_immediate"
-#: execution option for a connection that runs one read alone: no BEGIN (SQLite runs a lone
-#: statement atomically on one snapshot anyway, and the BEGIN costs as much as the read)
-READ_ALONE = "sqlite_read_alone"
 
 
 async def open_engine(url: str) -> AsyncEngine:
@@ -106,9 +102,5 @@ def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _on_sqlite_begin(connection: Connection) -> None:
-    options = connection.get_execution_options()
-    if options.get(READ_ALONE, False):
-        return
-    connection.exec_driver_sql(
-        "BEGIN IMMEDIATE" if options.get(BEGIN_IMMEDIATE, False) else "BEGIN"
-    )
+    immediate = connection.get_execution_options().get(BEGIN_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -22,7 +22,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.core.storage import StorageRejected, StorageUnavailable
-from bot.store.engine import READ_ALONE
 from bot.store.notify import announcement
 
 log = logging.getLogger(__name__)
@@ -104,9 +103,6 @@ class Sql:
         self.insert: Callable[[sa.Table], Any] = sqlite.insert if is_sqlite else postgresql.insert
         # Other instances hear of changes through NOTIFY (bot.store.notify); SQLite has none.
         self.announces = not is_sqlite
-        # The fetch helpers run one SELECT each: on SQLite without a BEGIN (and so without its
-        # three round trips to the connection's thread), a statement being atomic on its own.
-        self._reader = engine.execution_options(**{READ_ALONE: True}) if is_sqlite else engine
         # SQLite lets one connection write at a time and makes the others sleep and poll for the
         # lock (its busy handler, in steps of up to 100 ms); queueing this process's writers here
         # hands the lock on at once. Other processes still wait through the busy timeout.
@@ -116,19 +112,19 @@ class Sql:
 
     async def fetch_one(self, query: sa.Executable) -> sa.Row[Any] | None:
         with translated_errors():
-            async with self._reader.connect() as connection:
+            async with self.engine.connect() as connection:
                 return (await connection.execute(query)).first()
 
     async def fetch_all(
         self, query: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[sa.Row[Any]]:
         with translated_errors():
-            async with self._reader.connect() as connection:
+            async with self.engine.connect() as connection:
                 return (await connection.execute(query, params)).all()
 
     async def scalar(self, query: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
         with translated_errors():
-            async with self._reader.connect() as connection:
+            async with self.engine.connect() as connection:
                 return await connection.scalar(query, params)
 
     async def write_one(
