@@ -9,8 +9,7 @@ Layout (2 cores):
   (`bot.app.BotServer` built with `bot.config.load_settings(env_file=None, ...)` exactly as the
   end-to-end tests build it, SQLite database, INFO logging to a file) or the **bare Bolt app** (an
   `AsyncApp` that only acknowledges `/replays`, served the same way: aiohttp +
-  `to_bolt_request`/`to_aiohttp_response`, signature verification on); both on the event loop
-  `python -m bot` runs on (`bot.event_loop`: uvloop);
+  `to_bolt_request`/`to_aiohttp_response`, signature verification on);
 - the **driver** process, pinned to CPU 1, runs the load generator and the project's fakes
   (`tests.fakes.slack.FakeSlack` + `SlackSender`, `tests.fakes.tencent.FakeTencent` with 300 ms
   latency, `tests.fakes.tencent_webhook`). Both servers talk to the same fakes.

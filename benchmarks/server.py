@@ -80,7 +80,4 @@ async def main(config: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    # On the loop `python -m bot` runs on (uvloop), the bare app as well as the bot.
-    from bot import event_loop
-
-    event_loop.run(main(json.loads(sys.argv[1])))
+    asyncio.run(main(json.loads(sys.argv[1])))

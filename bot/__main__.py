@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
-from bot import event_loop
 from bot.config import ConfigError, load_settings
 from bot.logs import configure_logging
 
@@ -30,14 +30,14 @@ def main(argv: list[str]) -> int:
         configure_logging(level, settings.secrets, json_lines=settings.log_format == "json")
         from bot.check import run_checks
 
-        return event_loop.run(run_checks(settings))
+        return asyncio.run(run_checks(settings))
     configure_logging(
         settings.log_level, settings.secrets, json_lines=settings.log_format == "json"
     )
     from bot.app import BotServer
 
     try:
-        event_loop.run(BotServer(settings).serve_forever())
+        asyncio.run(BotServer(settings).serve_forever())
     except Exception:
         # Through logging rather than Python's own traceback printer, so that the secret filter
         # sees it (a database error can quote its URL).

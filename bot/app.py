@@ -32,7 +32,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import event_loop, http_guard
+from bot import http_guard
 from bot import metrics as metrics_web
 from bot.config import Settings
 from bot.core.digest_queue import DigestQueue, DigestTiming
@@ -349,7 +349,7 @@ class BotServer:
             )
             self._background.append(asyncio.create_task(poller.run(stop), name="replay poller"))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"
-        log.info("serving on port %s (%s, %s)", self.port, mode, event_loop.loop_name())
+        log.info("serving on port %s (%s)", self.port, mode)
         return self.port
 
     async def stop(self, *, drain_timeout: float = 10.0) -> None:
