@@ -5,7 +5,7 @@ What a job's work *is* (who receives it, what is new, when to give up) is `bot.c
 business: the queue runs `work(job)` and applies the `Verdict` it returns. Jobs are claimed as soon
 as a slot is free (up to `concurrency` at once), so one slow meeting never holds up the others; a
 crashed worker's lease runs out and any instance takes the job up again. A job's Tencent calls
-are background work in the call budget (`bot.meeting.quota.Lane`): people's look-ups go first.
+are background work in the call budget (`bot.core.lanes.Lane`): people's look-ups go first.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Protocol
 
 from bot.core import correlation
 from bot.core.group_commit import GroupCommit
+from bot.core.lanes import Lane, bind_lane
 from bot.core.records import DigestJob, JobState, NewDigest
 from bot.core.storage import DigestJobStore, StorageRejected, StorageUnavailable
-from bot.meeting.quota import Lane, bind_lane
 
 log = logging.getLogger(__name__)
 
@@ -263,8 +263,17 @@ class DigestQueue:
             except Exception:
                 log.warning("digest job %d: could not renew its lease", job.id, exc_info=True)
 
+    def first_look(self) -> datetime:
+        """When a job made now is first looked at: after the delay."""
+        return self.clock() + timedelta(seconds=self.timing.delay)
+
+    @property
+    def give_up_after(self) -> timedelta:
+        """How long after its creation a job stops looking."""
+        return timedelta(seconds=self.timing.give_up)
+
     def give_up_at(self, job: DigestJob) -> datetime:
-        return job.created_at + timedelta(seconds=self.timing.give_up)
+        return job.created_at + self.give_up_after
 
     def past_give_up(self, job: DigestJob) -> bool:
         return self.clock() >= self.give_up_at(job)

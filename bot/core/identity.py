@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core.failures import Failure, MeetingServiceError
+from bot.core.meetings import DirectoryUser
 from bot.core.memo import Memo
 from bot.core.records import Link, LinkMethod
+from bot.core.sources import Directory
 from bot.core.storage import LinkStore
-from bot.meeting import errors
-from bot.meeting.models import TencentUser
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,6 @@ class IdentityUnavailable(Exception):
 
 class EmailSource(Protocol):
     async def email_of(self, user_id: str) -> str | None: ...
-
-
-class UserSource(Protocol):
-    """What identity needs from the Tencent Meeting client."""
-
-    async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser: ...
-
-    async def list_users(self, *, operator_id: str) -> list[TencentUser]: ...
 
 
 def same_email(a: str | None, b: str | None) -> bool:
@@ -63,7 +56,7 @@ class TencentDirectory:
 
     def __init__(
         self,
-        source: UserSource,
+        source: Directory,
         operator_id: str,
         *,
         ttl: float = 3600.0,
@@ -77,15 +70,15 @@ class TencentDirectory:
         self._min_refresh_interval = min_refresh_interval
         self._retry_after_failure = retry_after_failure
         self._clock = clock
-        self._by_email: dict[str, TencentUser] = {}
+        self._by_email: dict[str, DirectoryUser] = {}
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
-        self._failure: errors.TencentMeetingError | None = None
+        self._failure: MeetingServiceError | None = None
         self._lock = asyncio.Lock()
         self.crawls = 0
 
-    async def find_by_email(self, email: str) -> TencentUser | None:
-        """The user with this email; raises TencentMeetingError only when no copy can be had."""
+    async def find_by_email(self, email: str) -> DirectoryUser | None:
+        """The user with this email; raises MeetingServiceError only when no copy can be had."""
         key = email.strip().casefold()
         age = self._age()
         if age is None or age >= self._ttl:
@@ -108,7 +101,7 @@ class TencentDirectory:
             self.crawls += 1
             try:
                 users = await self._source.list_users(operator_id=self._operator_id)
-            except errors.TencentMeetingError as error:
+            except MeetingServiceError as error:
                 self._failed_at, self._failure = self._clock(), error
                 log.warning("directory refresh failed: %s", error)
                 self._use_old_copy_or_raise()
@@ -154,7 +147,7 @@ class Identity:
         self,
         links: LinkStore,
         emails: EmailSource,
-        users: UserSource,
+        users: Directory,
         *,
         operator_id: str | None,
         admins: frozenset[str],
@@ -215,7 +208,7 @@ class Identity:
             return None
         try:
             user = await self._directory.find_by_email(email)
-        except errors.TencentMeetingError as error:
+        except MeetingServiceError as error:
             log.warning("could not tell who %s is: %s", slack_user_id, error)
             raise IdentityUnavailable() from error
         if user is None:
@@ -238,9 +231,9 @@ class Identity:
             return LinkChange(LinkOutcome.NO_SLACK_EMAIL, slack_user_id, userid)
         try:
             user = await self._users.user_detail(userid, operator_id=self._operator_id)
-        except errors.UserNotRegisteredError:
-            return LinkChange(LinkOutcome.UNKNOWN_USERID, slack_user_id, userid)
-        except errors.TencentMeetingError as error:
+        except MeetingServiceError as error:
+            if error.failure is Failure.USER_NOT_REGISTERED:
+                return LinkChange(LinkOutcome.UNKNOWN_USERID, slack_user_id, userid)
             log.warning("could not verify link of %s to %s: %s", slack_user_id, userid, error)
             return LinkChange(LinkOutcome.TENCENT_PROBLEM, slack_user_id, userid)
         if not same_email(user.email, slack_email):

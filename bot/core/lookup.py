@@ -4,56 +4,27 @@ The slash command, mentions, the share button, digests and the CLI all come thro
 look-ups that arrive together share one Tencent call (coalescing) and a short cache answers repeats;
 `fresh=True` is the explicit refresh. Cache keys include the userid, because Tencent answers only the
 creator: a result fetched for one person is never handed to another. A shared call waits in the call
-budget's people lane as soon as one of its callers is a person (`bot.meeting.quota.SharedLane`): a
+budget's people lane as soon as one of its callers is a person (`bot.core.lanes.SharedLane`): a
 person asking what a digest is looking up right now never waits behind other digests.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal
 
 from bot.core import correlation
+from bot.core.failures import Failure, MeetingServiceError
+from bot.core.lanes import SharedLane, current_lane, in_lane
+from bot.core.meetings import Meeting, MeetingRef
 from bot.core.memo import Memo
-from bot.core.outcomes import LookupProblem, LookupResult
-from bot.core.parsing import MeetingRef
-from bot.meeting import errors
-from bot.meeting.models import MeetingReplays
-from bot.meeting.quota import SharedLane, current_lane, in_lane
+from bot.core.outcomes import LookupProblem, LookupResult, problem_for
+from bot.core.sources import ReplaySource
 
 log = logging.getLogger(__name__)
-
-
-class ReplaySource(Protocol):
-    """What the lookup needs from the Tencent Meeting client."""
-
-    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]: ...
-
-    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]: ...
-
-
-_PROBLEMS: tuple[tuple[type[errors.TencentMeetingError], LookupProblem], ...] = (
-    (errors.NotCreatorError, LookupProblem.NOT_CREATOR),
-    (errors.MeetingNotFoundError, LookupProblem.NOT_FOUND),
-    (errors.UserNotRegisteredError, LookupProblem.USER_NOT_REGISTERED),
-    (errors.QuotaExceededError, LookupProblem.BUSY),
-    (errors.RateLimitTimeoutError, LookupProblem.BUSY),
-    (errors.CredentialsError, LookupProblem.MISCONFIGURED),
-    (errors.MalformedResponseError, LookupProblem.MALFORMED),
-    (errors.UnavailableError, LookupProblem.UNAVAILABLE),
-)
-
-
-def problem_for(error: errors.TencentMeetingError) -> LookupProblem:
-    """The user-facing category of a Tencent failure."""
-    for kind, problem in _PROBLEMS:
-        if isinstance(error, kind):
-            return problem
-    return LookupProblem.UNAVAILABLE
 
 
 @dataclass(frozen=True)
@@ -72,13 +43,13 @@ class CachePolicy:
     def ttl(self, found: Found) -> float:
         if isinstance(found, LookupProblem):
             return self.not_creator
-        has_replays = any(meeting.live_replay_list for meeting in found)
+        has_replays = any(meeting.has_replays for meeting in found)
         return self.with_replays if has_replays else self.without_replays
 
 
 #: what one Tencent query found: the meetings, or that the asker is not their creator (an answer
 #: kept like meetings are, so that hundreds asking about someone else's meeting cost one call each)
-Found = tuple[MeetingReplays, ...] | Literal[LookupProblem.NOT_CREATOR]
+Found = tuple[Meeting, ...] | Literal[LookupProblem.NOT_CREATOR]
 
 
 class ReplayLookup:
@@ -109,8 +80,8 @@ class ReplayLookup:
                     # This caller waits for the query under way: a person raises it to their lane.
                     shared.join(current_lane())
                 found = await self._answers.fetch(key, lambda: self._load(key), fresh=fresh)
-            except errors.TencentMeetingError as error:
-                problem = problem_for(error)
+            except MeetingServiceError as error:
+                problem = problem_for(error.failure)
                 level = logging.ERROR if problem is LookupProblem.MISCONFIGURED else logging.INFO
                 log.log(level, "lookup of %s %s failed: %s", ref.kind, ref.value, error)
                 return LookupResult(ref=ref, problem=problem)
@@ -122,11 +93,6 @@ class ReplayLookup:
         if found is None:
             return None
         return _result(ref, found)
-
-    async def lookup_many(
-        self, refs: Iterable[MeetingRef], userid: str, *, fresh: bool = False
-    ) -> list[LookupResult]:
-        return list(await asyncio.gather(*(self.lookup(r, userid, fresh=fresh) for r in refs)))
 
     def _load(self, key: tuple[MeetingRef, str]) -> Awaitable[Found]:
         """The one Tencent query for `key`, in a lane of its own that the callers who join it
@@ -149,7 +115,9 @@ class ReplayLookup:
                 found = await self._source.replays_by_id(ref.value, userid=userid)
             else:
                 found = await self._source.replays_by_code(ref.value, userid=userid)
-        except errors.NotCreatorError:
+        except MeetingServiceError as error:
+            if error.failure is not Failure.NOT_CREATOR:
+                raise
             log.info("lookup of %s %s: %s is not its creator", ref.kind, ref.value, userid)
             return LookupProblem.NOT_CREATOR
         return tuple(found)

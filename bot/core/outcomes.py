@@ -3,7 +3,8 @@
 A result either carries the meetings Tencent returned for the reference (possibly none, possibly
 several: a code can name several meetings) or says, as a `LookupProblem`, why there are none to
 show.
-Problems are worded for people in `bot.i18n` (key `lookup_<value>`).
+Problems are worded for people in `bot.i18n` (key `lookup_<value>`); a failure of the meeting
+service becomes one here (`problem_for`), and only here.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.core.parsing import MeetingRef
-from bot.meeting.models import MeetingReplays
+from bot.core.failures import Failure
+from bot.core.meetings import Meeting, MeetingRef
 
 
 class LookupProblem(StrEnum):
@@ -40,6 +41,22 @@ class LookupProblem(StrEnum):
     GUEST = "guest"
 
 
+_PROBLEMS: dict[Failure, LookupProblem] = {
+    Failure.NOT_CREATOR: LookupProblem.NOT_CREATOR,
+    Failure.NOT_FOUND: LookupProblem.NOT_FOUND,
+    Failure.USER_NOT_REGISTERED: LookupProblem.USER_NOT_REGISTERED,
+    Failure.BUSY: LookupProblem.BUSY,
+    Failure.UNREACHABLE: LookupProblem.UNAVAILABLE,
+    Failure.MISCONFIGURED: LookupProblem.MISCONFIGURED,
+    Failure.MALFORMED: LookupProblem.MALFORMED,
+}
+
+
+def problem_for(failure: Failure) -> LookupProblem:
+    """What a person is told when the meeting service failed this way."""
+    return _PROBLEMS[failure]
+
+
 @dataclass(frozen=True, slots=True)
 class Owner:
     """A meeting's creator as the app knows them: their Tencent userid and, when they are linked
@@ -54,7 +71,7 @@ class LookupResult:
     """The outcome of looking up `ref`: `meetings` when it worked, else the `problem`."""
 
     ref: MeetingRef
-    meetings: tuple[MeetingReplays, ...] = ()
+    meetings: tuple[Meeting, ...] = ()
     problem: LookupProblem | None = None
     #: the creator, when the answer was given on their behalf (they share with the workspace) or
     #: refused because of their choice; None when the asker looked up their own meeting

@@ -42,8 +42,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
+from bot.core.meetings import MeetingRef
 from bot.core.records import Visibility
 
 #: the most meetings one command looks up (each costs Tencent calls and a card)
@@ -56,14 +56,6 @@ ID_LENGTHS = range(19, 21)
 # them, so it only accepts the characters that need no escaping.
 _USERID = re.compile(r"[A-Za-z0-9._~-]{1,128}")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{1,32})(?:\|[^<>]*)?>")
-
-
-@dataclass(frozen=True, slots=True)
-class MeetingRef:
-    """A meeting as someone referred to it: its code (9-12 digits) or its ID (19-20 digits)."""
-
-    kind: Literal["code", "id"]
-    value: str
 
 
 class Problem(StrEnum):

@@ -15,7 +15,7 @@ no `meeting.end` ever arrives. Each round the poller does two things:
   bounds sent) from where the last round stopped (`poll_windows`, kept in the database and only
   ever moved forward, so instances polling together agree) to now, and makes each meeting found an
   ordinary digest job, as a `meeting.end` would: same occurrence key
-  (`meeting.end:{meeting_id}:{start_time}`), so a meeting found twice (by two instances, or in
+  (`bot.core.meetings.occurrence_key`), so a meeting found twice (by two instances, or in
   overlapping windows) is one job. The history lists meetings the user only attended too, without
   saying who created them: their jobs end when Tencent refuses the replay query ("not the
   creator") and post nothing. The first window reaches back `DIGEST_GIVE_UP_SECONDS`, and so
@@ -24,7 +24,7 @@ no `meeting.end` ever arrives. Each round the poller does two things:
 The digest machinery does the rest: recipients (subject filters included), posting, deliveries,
 retries; replays already posted are not posted again. The poller's Tencent calls (a look-up per
 code, a history page or more per creator) wait in the budget's background lane, behind people's
-look-ups (`bot.meeting.quota.Lane`), and stay within `BUDGET_SHARE` of the call budget: rounds
+look-ups (`bot.core.lanes.Lane`), and stay within `BUDGET_SHARE` of the call budget: rounds
 are spaced `DIGEST_DELAY_SECONDS` apart, or further when a round made more calls than that share
 allows, and each creator's history costs at most `HISTORY_MAX_PAGES` calls per round.
 """
@@ -37,29 +37,28 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-from bot.core.digest_rules import DigestRules, replay_key
+from bot.core.digest_rules import DigestRules
+from bot.core.failures import MeetingServiceError
+from bot.core.lanes import Lane, in_lane
 from bot.core.lookup import ReplayLookup
-from bot.core.parsing import MeetingRef
-from bot.core.records import EndedMeeting
-from bot.meeting.errors import TencentMeetingError
-from bot.meeting.models import HistoryMeeting, MeetingReplays
-from bot.meeting.quota import Lane, in_lane
+from bot.core.meetings import HistoryEntry, Meeting, MeetingRef, occurrence_key
+from bot.core.records import EndedMeeting, JobState
+from bot.core.sources import HistorySource
+from bot.core.storage import Storage
 
 log = logging.getLogger(__name__)
 
 #: the share of the Tencent call budget the poller may use; look-ups people ask for need the rest
 BUDGET_SHARE = 0.25
+#: seen-event keys of the poller's first looks, never purged
+WATCH_KEY_PREFIX = "poller:watch:"
 
-
-#: history pages (of 20 meetings) read per creator and round, at most
+#: history pages (a Tencent call each) read per creator and round, at most
 HISTORY_MAX_PAGES = 3
 #: each history window starts this much before the last one ended: a meeting Tencent lists a little
 #: late is still found (found twice, it is still one job)
 HISTORY_OVERLAP = timedelta(minutes=5)
-#: Tencent's history page size: a full page means another call was made for the next one
-_HISTORY_PAGE_SIZE = 20
 
 
 def poll_interval(delay: float, watched: int, calls_per_minute: int) -> float:
@@ -70,28 +69,7 @@ def poll_interval(delay: float, watched: int, calls_per_minute: int) -> float:
     return max(delay, budget_floor, 0.05)
 
 
-class MeetingHistory(Protocol):
-    """Tencent's ended-meetings query (`TencentMeetingClient.ended_meetings`)."""
-
-    async def ended_meetings(
-        self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
-    ) -> list[HistoryMeeting]: ...
-
-
-def history_occurrence_key(meeting: HistoryMeeting) -> str:
-    """The occurrence key a `meeting.end` webhook gives this meeting (without a sub-meeting id,
-    which the history does not tell), so that one ended meeting is one job however learnt of."""
-    start = str(int(meeting.start_time.timestamp())) if meeting.start_time else ""
-    return f"meeting.end:{meeting.meeting_id}:{start}"
-
-
-def _pages_read(found: int) -> int:
-    """How many history calls a query that found `found` meetings made (a full page asks for the
-    next), within HISTORY_MAX_PAGES."""
-    return min(found // _HISTORY_PAGE_SIZE + 1, HISTORY_MAX_PAGES)
-
-
-def _occurrence_key(meeting_id: str, keys: Iterable[str]) -> str:
+def _replays_key(meeting_id: str, keys: Iterable[str]) -> str:
     # The same new replays give the same key, so instances polling together make one job.
     digest = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:16]
     return f"poll:{meeting_id}:{digest}"
@@ -102,15 +80,17 @@ class ReplayPoller:
         self,
         lookup: ReplayLookup,
         digests: DigestRules,
+        storage: Storage,
         *,
         delay: float,
         calls_per_minute: int,
-        history: MeetingHistory | None = None,
+        history: HistorySource | None = None,
         give_up: float = 21600.0,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self._lookup = lookup
         self._digests = digests
+        self._storage = storage
         self._delay = delay
         self._calls_per_minute = calls_per_minute
         self._history = history
@@ -135,46 +115,39 @@ class ReplayPoller:
         all-meetings subscription; returns how many Tencent calls that took (about). Its calls
         wait in the budget's background lane: people's look-ups go first."""
         with in_lane(Lane.BACKGROUND):
-            watched = await self._digests.watched_codes()
+            subscriptions = self._storage.subscriptions
+            watched = await subscriptions.watched_codes()
             for userid, code in watched:
                 await self._poll(userid, code)
             calls = len(watched)
             if self._history is not None:
-                for userid in await self._digests.all_meetings_creators():
+                for userid in await subscriptions.all_meetings_creators():
                     calls += await self._read_history(self._history, userid)
             return calls
 
-    async def _read_history(self, history: MeetingHistory, userid: str) -> int:
+    async def _read_history(self, history: HistorySource, userid: str) -> int:
         """Make a digest job of each meeting of `userid` that ended since the last window; returns
         the calls made. A failed query leaves the window where it was, for the next round."""
         now = self._clock()
         oldest = now - self._give_up
-        read_until = await self._digests.history_read_until(userid)
+        # The window's end never moves back, so instances polling together agree on it.
+        read_until = await self._storage.poll_windows.window_end(userid)
         start = oldest if read_until is None else max(read_until - HISTORY_OVERLAP, oldest)
         try:
-            ended = await history.ended_meetings(
+            history_read = await history.ended_meetings(
                 userid, start=start, end=now, max_pages=HISTORY_MAX_PAGES
             )
-        except TencentMeetingError as error:
+        except MeetingServiceError as error:
             log.info("history poll of %s: %s", userid, error)
             return 1
+        ended = history_read.entries
         created = 0
-        for meeting in ended:
-            job = EndedMeeting(
-                occurrence_key=history_occurrence_key(meeting),
-                meeting_id=meeting.meeting_id,
-                meeting_code=meeting.meeting_code,
-                subject=meeting.subject,
-                creator_userid=userid,
-                start_time=meeting.start_time,
-                end_time=meeting.end_time,
-                meeting_type=meeting.meeting_type,
-            )
-            created += await self._digests.meeting_ended(job)
-        await self._digests.history_read(userid, now)
+        for entry in ended:
+            created += await self._digests.meeting_ended(_ended(entry, userid))
+        await self._storage.poll_windows.advance(userid, now)
         if created:
             log.info("history poll of %s: %d ended meetings, %d new", userid, len(ended), created)
-        return _pages_read(len(ended))
+        return history_read.calls
 
     async def _poll(self, userid: str, code: str) -> None:
         result = await self._lookup.lookup(MeetingRef("code", code), userid, fresh=True)
@@ -182,29 +155,56 @@ class ReplayPoller:
             log.info("replay poll of %s for %s: %s", code, userid, result.problem)
             return
         # The first look at a code sets the baseline; one instance wins it, in any number.
-        first_look = await self._digests.first_watch(userid, code)
+        first_look = await self._first_watch(userid, code)
         for meeting in result.meetings:
             await self._new_replays(meeting, userid, code, baseline=first_look)
 
+    async def _first_watch(self, userid: str, code: str) -> bool:
+        """True for the very first look at this code for this creator, in any instance. These keys
+        must outlive any purge of old events: a forgotten one would make the next look a first
+        again, and replays that appeared since the last look would go unposted."""
+        return await self._storage.events.first_sighting(f"{WATCH_KEY_PREFIX}{userid}:{code}")
+
+    async def _digest_pending(self, meeting_id: str) -> bool:
+        """Whether a digest of this meeting is on its way (it posts whatever is new when it runs)."""
+        jobs = await self._storage.digest_jobs.for_meeting(meeting_id)
+        return any(job.state is JobState.PENDING for job in jobs)
+
     async def _new_replays(
-        self, meeting: MeetingReplays, userid: str, code: str, *, baseline: bool
+        self, meeting: Meeting, userid: str, code: str, *, baseline: bool
     ) -> None:
-        known = await self._digests.known_replays(meeting.meeting_id)
-        new = [replay_key(r) for r in meeting.live_replay_list if replay_key(r) not in known]
+        jobs = self._storage.digest_jobs
+        # Replays a digest posted, or that were there before anyone watched, are never posted.
+        known = await jobs.replays_posted_for_meeting(meeting.meeting_id)
+        new = list(meeting.without(known).keys)
         if not new:
             return
         ended = EndedMeeting(
-            occurrence_key=_occurrence_key(meeting.meeting_id, new),
+            occurrence_key=_replays_key(meeting.meeting_id, new),
             meeting_id=meeting.meeting_id,
             meeting_code=code,
             subject=meeting.subject,
             creator_userid=userid,
         )
         if baseline:
-            await self._digests.never_post(ended, new)
+            await jobs.record_known_replays(ended, new)
             log.info("replay poll: %d replays of %s were there already", len(new), code)
             return
-        if await self._digests.digest_pending(meeting.meeting_id):
+        if await self._digest_pending(meeting.meeting_id):
             return  # a digest is on its way already (it posts whatever is new when it runs)
         if await self._digests.replays_appeared(ended):
             log.info("replay poll: %d new replays of %s", len(new), code)
+
+
+def _ended(entry: HistoryEntry, creator_userid: str) -> EndedMeeting:
+    """A history entry as the digest job a `meeting.end` of it would make."""
+    return EndedMeeting(
+        occurrence_key=occurrence_key(entry.meeting_id, start=entry.start),
+        meeting_id=entry.meeting_id,
+        meeting_code=entry.code,
+        subject=entry.subject,
+        creator_userid=creator_userid,
+        start_time=entry.start,
+        end_time=entry.end,
+        meeting_type=int(entry.recurring),
+    )

@@ -24,15 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-from bot.core.lookup import ReplayLookup, problem_for
+from bot.core.failures import MeetingServiceError
+from bot.core.lookup import ReplayLookup
+from bot.core.meetings import HistoryEntry, Meeting, MeetingRef
 from bot.core.memo import Memo
-from bot.core.outcomes import LookupProblem
-from bot.core.parsing import MeetingRef
+from bot.core.outcomes import LookupProblem, problem_for
+from bot.core.sources import HistorySource
 from bot.core.storage import MeetingStore, StorageRejected, StorageUnavailable
-from bot.meeting import errors
-from bot.meeting.models import HistoryMeeting, MeetingReplays
 
 log = logging.getLogger(__name__)
 
@@ -44,21 +43,13 @@ MAX_SHOWN = 10
 HISTORY_PAGES = 10
 
 
-class HistorySource(Protocol):
-    """What the recent list needs from the Tencent Meeting client."""
-
-    async def ended_meetings(
-        self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
-    ) -> list[HistoryMeeting]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class RecentMeeting:
-    """One of the caller's meetings that has replays: when it was (from the history query) and
-    its replays (from the replays query)."""
+    """One of the caller's meetings that has replays: when it was (`entry`, from the history
+    query) and what was found for it (`meeting`, from the replays query)."""
 
-    meeting: HistoryMeeting
-    replays: MeetingReplays
+    entry: HistoryEntry
+    meeting: Meeting
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +62,7 @@ class RecentList:
     #: how many distinct meetings ended in the window (created or attended)
     ended: int = 0
     #: meetings of the window not looked at (beyond the shown ones, or failed), newest first
-    unchecked: tuple[HistoryMeeting, ...] = ()
+    unchecked: tuple[HistoryEntry, ...] = ()
     #: the list could not be made at all (the history query failed)
     problem: LookupProblem | None = None
     #: some meetings could not be checked (they are in `unchecked`)
@@ -124,22 +115,22 @@ class RecentMeetings:
             history = await self._history.ended_meetings(
                 userid, start=start, end=end, max_pages=HISTORY_PAGES
             )
-        except errors.TencentMeetingError as error:
+        except MeetingServiceError as error:
             log.info("history of %s could not be read: %s", userid, error)
-            return RecentList(days, problem=problem_for(error), made_at=end)
+            return RecentList(days, problem=problem_for(error.failure), made_at=end)
         newest_first = sorted(
-            history,
-            key=lambda m: m.end_time or datetime.min.replace(tzinfo=UTC),
+            history.entries,
+            key=lambda m: m.end or datetime.min.replace(tzinfo=UTC),
             reverse=True,
         )
         # Occurrences of a recurring meeting share its ID and its replays: listed once.
-        unique: dict[str, HistoryMeeting] = {}
+        unique: dict[str, HistoryEntry] = {}
         for meeting in newest_first:
             unique.setdefault(meeting.meeting_id, meeting)
         attended = await self._known_attended(userid, list(unique))
         candidates = [m for meeting_id, m in unique.items() if meeting_id not in attended]
         shown: list[RecentMeeting] = []
-        failed: list[HistoryMeeting] = []
+        failed: list[HistoryEntry] = []
         incomplete: LookupProblem | None = None
         checked = 0
         while checked < len(candidates) and len(shown) < MAX_SHOWN and incomplete is None:
@@ -150,7 +141,7 @@ class RecentMeetings:
                 if isinstance(outcome, LookupProblem):
                     incomplete = incomplete or outcome
                     failed.append(meeting)
-                elif outcome is not None and outcome.live_replay_list:
+                elif outcome is not None and outcome.has_replays:
                     shown.append(RecentMeeting(meeting, outcome))
         return RecentList(
             days,
@@ -170,8 +161,8 @@ class RecentMeetings:
             return set()
 
     async def _replays_of(
-        self, meeting: HistoryMeeting, userid: str
-    ) -> MeetingReplays | LookupProblem | None:
+        self, meeting: HistoryEntry, userid: str
+    ) -> Meeting | LookupProblem | None:
         """The meeting's replays when `userid` created it; None when not (or it is gone); the
         problem when Tencent could not tell."""
         result = await self._lookup.lookup(MeetingRef("id", meeting.meeting_id), userid)
@@ -184,7 +175,7 @@ class RecentMeetings:
             if result.problem is not None:
                 return result.problem
             for found in result.meetings:
-                await self._meetings.learn_creator(found.meeting_id, found.meeting_code, userid)
+                await self._meetings.learn_creator(found.meeting_id, found.code, userid)
         except (StorageUnavailable, StorageRejected) as error:
             log.warning("could not keep what Tencent said of %s: %r", meeting.meeting_id, error)
         same = [m for m in result.meetings if m.meeting_id == meeting.meeting_id]

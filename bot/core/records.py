@@ -109,7 +109,7 @@ class DigestJob:
 
     A PENDING job with a `lease_owner` whose `lease_until` is still ahead is being worked on by
     that worker. `posted_replays`: the keys of the replays the job posted
-    (`bot.core.digest_rules.replay_key`); for a SKIPPED job, those it recorded as known. Either
+    (`bot.core.meetings.LiveReplay.key`); for a SKIPPED job, those it recorded as known. Either
     way, no later job posts them.
     """
 

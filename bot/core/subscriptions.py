@@ -14,8 +14,8 @@ from enum import StrEnum
 
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem
-from bot.core.parsing import MeetingRef
 from bot.core.records import Subscription
 from bot.core.storage import PreferenceStore, SubscriptionStore
 

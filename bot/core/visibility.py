@@ -37,9 +37,9 @@ from datetime import UTC, datetime, timedelta
 
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
+from bot.core.meetings import MeetingRef
 from bot.core.memo import Memo
 from bot.core.outcomes import LookupProblem, LookupResult, Owner
-from bot.core.parsing import MeetingRef
 from bot.core.records import EndedMeeting, Link, Visibility
 from bot.core.storage import (
     LinkStore,
@@ -229,7 +229,7 @@ class MeetingAccess:
         did not create this one. Best effort: the answer stands whether or not it is kept."""
         try:
             for found in result.meetings:
-                await self._keep_creator(found.meeting_id, found.meeting_code, userid)
+                await self._keep_creator(found.meeting_id, found.code, userid)
             noted = (ref.value, userid)
             if (
                 result.problem is LookupProblem.NOT_CREATOR

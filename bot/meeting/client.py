@@ -1,7 +1,9 @@
 """The signed Tencent Meeting REST client: replay look-ups, user look-ups and meeting history.
 
-Every call goes through one path (`_get`): take a turn from the shared call budget, sign the exact
-URI that is sent, time-box the attempt, map failures to typed errors, retry only what can succeed
+It is the core's meeting service (`bot.core.sources`): every answer is handed on in the core's
+words (`bot.core.meetings`). Every call goes through one path (`_get`): take a turn from the shared
+call budget, sign the exact URI that is sent, time-box the attempt, map failures to typed errors
+(`bot.core.failures.MeetingServiceError`s, see `bot.meeting.errors`), retry only what can succeed
 on retry (network trouble, 5xx without a permanent code, quota) with jittered backoff, all within
 one total deadline.
 """
@@ -9,7 +11,6 @@ one total deadline.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import random
@@ -18,51 +19,34 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 import aiohttp
-from pydantic import BaseModel, ValidationError
 from yarl import URL
 
+from bot.core.lanes import current_claim, lane_of
+from bot.core.meetings import DirectoryUser, History, Meeting
 from bot.meeting.errors import (
-    CredentialsError,
-    MalformedResponseError,
-    MeetingNotFoundError,
-    NotCreatorError,
+    Model,
     QuotaExceededError,
     RateLimitTimeoutError,
     TencentMeetingError,
     UnavailableError,
-    UserNotRegisteredError,
+    error_from_response,
+    error_label,
+    parse_body,
 )
 from bot.meeting.models import (
     HistoryMeeting,
     HistoryPage,
-    MeetingReplays,
     ReplaysResponse,
     TencentUser,
     UserListPage,
 )
-from bot.meeting.quota import CallBudget, current_claim, lane_of
+from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials, QueryValue, build_uri, safe_token, signed_headers
 
 log = logging.getLogger(__name__)
-
-Model = TypeVar("Model", bound=BaseModel)
-
-ERRORS_BY_CODE: dict[int, type[TencentMeetingError]] = {
-    190315: NotCreatorError,
-    190001: UserNotRegisteredError,
-    9003: MeetingNotFoundError,
-    190457: MeetingNotFoundError,
-    190300: CredentialsError,
-    190301: CredentialsError,
-    190303: CredentialsError,
-    200003: CredentialsError,
-    190310: QuotaExceededError,
-    190311: QuotaExceededError,
-    190313: QuotaExceededError,
-}
 
 #: Tencent's largest page of the user list.
 MAX_PAGE_SIZE = 20
@@ -83,20 +67,9 @@ class CallObserver(Protocol):
         ...
 
     def budget_waited(self, seconds: float, *, lane: str, exhausted: bool = False) -> None:
-        """A call in `lane` (`bot.meeting.quota.Lane`) waited `seconds` for its turn; `exhausted`:
+        """A call in `lane` (`bot.core.lanes.Lane`) waited `seconds` for its turn; `exhausted`:
         its turn was too far away."""
         ...
-
-
-def error_label(error: TencentMeetingError) -> str:
-    """An error as the low-cardinality label that `CallObserver.tencent_call` is given."""
-    if error.error_code is not None:
-        return str(error.error_code)
-    if isinstance(error, MalformedResponseError):
-        return "malformed"
-    if error.http_status is not None:
-        return f"http_{error.http_status}"
-    return "unreachable"
 
 
 @dataclass(frozen=True)
@@ -112,45 +85,6 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, base * 2^(attempt-1))], so retries spread out."""
         return random.uniform(0.0, min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1)))
-
-
-def error_from_response(status: int, body: str, trace_id: str | None) -> TencentMeetingError:
-    """The typed error for a non-200 answer: by error_code, by HTTP status only without one."""
-    code, message = _parse_error_body(body)
-    kind = ERRORS_BY_CODE.get(code) if code is not None else None
-    if kind is None:
-        if status == 429:
-            kind = QuotaExceededError
-        elif status >= 500:
-            kind = UnavailableError
-        else:
-            kind = TencentMeetingError
-    return kind(message, error_code=code, http_status=status, trace_id=trace_id)
-
-
-def _parse_error_body(body: str) -> tuple[int | None, str]:
-    try:
-        info = json.loads(body)["error_info"]
-        code = info.get("error_code")
-        return (int(code) if code is not None else None), str(info.get("message", ""))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        # A proxy's HTML page or similar: keep a short, single-line excerpt for the operator.
-        excerpt = " ".join(body.split())[:120]
-        return None, f"non-JSON error body: {excerpt!r}" if excerpt else "empty error body"
-
-
-def parse_body(model: type[Model], body: str, *, trace_id: str | None) -> Model:
-    """Validate a 200 body; anything that is not the expected JSON is a MalformedResponseError."""
-    try:
-        return model.model_validate_json(body)
-    except ValidationError as exc:
-        first = exc.errors(include_input=False, include_url=False)[0]
-        where = ".".join(str(part) for part in first.get("loc", ())) or "body"
-        raise MalformedResponseError(
-            f"unexpected {model.__name__}: {where}: {first.get('msg', 'invalid')}",
-            http_status=200,
-            trace_id=trace_id,
-        ) from None
 
 
 class TencentMeetingClient:
@@ -189,7 +123,7 @@ class TencentMeetingClient:
     def budget(self) -> CallBudget:
         return self._budget
 
-    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]:
+    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[Meeting]:
         """Live replays of the meeting with this code, as its creator `userid` sees them."""
         params: list[tuple[str, QueryValue]] = [
             ("meeting_code", meeting_code),
@@ -203,9 +137,9 @@ class TencentMeetingClient:
             ReplaysResponse,
             owner=userid,
         )
-        return response.meeting_info_list
+        return [meeting.core() for meeting in response.meeting_info_list]
 
-    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
+    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[Meeting]:
         """Live replays of the meeting with this ID, as its creator `userid` sees them."""
         path = f"/v1/meetings/{safe_token(meeting_id, what='meeting_id')}/live_play/replays"
         params: list[tuple[str, QueryValue]] = [
@@ -213,20 +147,21 @@ class TencentMeetingClient:
             ("instanceid", self._instance_id),
         ]
         response = await self._get("replays_by_id", path, params, ReplaysResponse, owner=userid)
-        return response.meeting_info_list
+        return [meeting.core() for meeting in response.meeting_info_list]
 
-    async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser:
+    async def user_detail(self, userid: str, *, operator_id: str) -> DirectoryUser:
         """One user of the enterprise, looked up by an admin (`operator_id`)."""
         path = f"/v1/users/{safe_token(userid, what='userid')}"
         params: list[tuple[str, QueryValue]] = [
             ("operator_id", operator_id),
             ("operator_id_type", _OPERATOR_ID_TYPE_USERID),
         ]
-        return await self._get("user_detail", path, params, TencentUser)
+        user = await self._get("user_detail", path, params, TencentUser)
+        return user.core()
 
     async def list_users(
         self, *, operator_id: str, page_size: int = MAX_PAGE_SIZE
-    ) -> list[TencentUser]:
+    ) -> list[DirectoryUser]:
         """Every user of the enterprise, page by page."""
         if not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
@@ -240,15 +175,15 @@ class TencentMeetingClient:
                 break
         else:
             log.warning("Tencent user list still going after %d pages; stopped", MAX_USER_PAGES)
-        return list(users.values())
+        return [user.core() for user in users.values()]
 
     async def ended_meetings(
         self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
-    ) -> list[HistoryMeeting]:
+    ) -> History:
         """Meetings `userid` created or attended that ended between `start` and `end`, newest first.
 
         Pages of 20 are followed until the last one or `max_pages`; each page is one budgeted,
-        signed call. Both bounds are always sent (with one alone Tencent picks a 31-day window).
+        signed call, and `History.calls` counts them. Both bounds are always sent (with one alone Tencent picks a 31-day window).
         ValueError, before any call, for naive datetimes, `end` before `start`, a span over 90 days
         (Tencent refuses those) or `max_pages` below 1.
         """
@@ -261,6 +196,7 @@ class TencentMeetingClient:
         if max_pages < 1:
             raise ValueError("max_pages must be at least 1")
         meetings: dict[tuple[str, datetime | None, datetime | None], HistoryMeeting] = {}
+        pages = 0
         for page_number in range(1, max_pages + 1):
             params: list[tuple[str, QueryValue]] = [
                 ("page_size", MAX_PAGE_SIZE),
@@ -270,6 +206,7 @@ class TencentMeetingClient:
                 ("instanceid", self._instance_id),
             ]
             page = await self._get("history_meetings", path, params, HistoryPage)
+            pages = page_number
             # Occurrences of a recurring meeting can share a meeting_id, so the times are in the key.
             new = {
                 (m.meeting_id, m.start_time, m.end_time): m
@@ -285,7 +222,7 @@ class TencentMeetingClient:
                 break
         else:
             log.info("Tencent history of %s: stopped after %d pages", userid, max_pages)
-        return list(meetings.values())
+        return History(tuple(m.core() for m in meetings.values()), calls=pages)
 
     async def _user_page(self, page: int, page_size: int, operator_id: str) -> UserListPage:
         params: list[tuple[str, QueryValue]] = [

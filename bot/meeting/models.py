@@ -1,4 +1,5 @@
-"""Pydantic models of the Tencent Meeting responses this app reads.
+"""Pydantic models of the Tencent Meeting responses this app reads, and what each is in the core's
+words (`bot.core.meetings`).
 
 Unknown fields are ignored (Tencent adds fields without notice); `meeting_id` stays a string because
 it can exceed int64.
@@ -6,44 +7,17 @@ it can exceed int64.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
+from bot.core import meetings
+from bot.meeting.times import unix_time
+
 
 class _TencentModel(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True, coerce_numbers_to_str=True)
-
-
-#: Above this a Unix time is in milliseconds (1e11 seconds is the year 5138).
-_MILLISECONDS_THRESHOLD = 100_000_000_000
-
-
-def _unix_time(value: Any) -> datetime | None:
-    """Unix seconds (int, float or their text) as an aware UTC datetime; None when unreadable.
-
-    0, negative, empty and non-numeric values read as None: a time only decorates a meeting, so an
-    odd spelling must not cost the whole page.
-    """
-    if isinstance(value, datetime):
-        # Built in code rather than read from Tencent: a naive one is taken as UTC.
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            return None
-    if not isinstance(value, int | float) or not math.isfinite(value) or value <= 0:
-        return None
-    seconds = value / 1000 if value >= _MILLISECONDS_THRESHOLD else value
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _lenient_int(value: Any) -> Any:
@@ -57,7 +31,7 @@ def _list_or_empty(value: Any) -> Any:
     return [] if value is None else value
 
 
-UnixTime = Annotated[datetime | None, BeforeValidator(_unix_time)]
+UnixTime = Annotated[datetime | None, BeforeValidator(unix_time)]
 LenientInt = Annotated[int, BeforeValidator(_lenient_int)]
 
 
@@ -65,6 +39,11 @@ class LiveReplay(_TencentModel):
     live_room_id: str = ""
     live_subject: str = ""
     video_url: str
+
+    def core(self) -> meetings.LiveReplay:
+        return meetings.LiveReplay(
+            url=self.video_url, room_id=self.live_room_id, subject=self.live_subject
+        )
 
 
 class MeetingReplays(_TencentModel):
@@ -74,6 +53,14 @@ class MeetingReplays(_TencentModel):
     meeting_code: str = ""
     subject: str = ""
     live_replay_list: list[LiveReplay] = Field(default_factory=list)
+
+    def core(self) -> meetings.Meeting:
+        return meetings.Meeting(
+            meeting_id=self.meeting_id,
+            code=self.meeting_code,
+            subject=self.subject,
+            live_replays=tuple(replay.core() for replay in self.live_replay_list),
+        )
 
 
 class ReplaysResponse(_TencentModel):
@@ -87,6 +74,9 @@ class TencentUser(_TencentModel):
     email: str = ""
     phone: str = ""
     status: str = ""
+
+    def core(self) -> meetings.DirectoryUser:
+        return meetings.DirectoryUser(userid=self.userid, name=self.username, email=self.email)
 
 
 class UserListPage(_TencentModel):
@@ -107,6 +97,16 @@ class HistoryMeeting(_TencentModel):
     end_time: UnixTime = None
     #: 0 a one-off meeting, 1 a recurring one (whose occurrences can share the meeting_id)
     meeting_type: LenientInt = 0
+
+    def core(self) -> meetings.HistoryEntry:
+        return meetings.HistoryEntry(
+            meeting_id=self.meeting_id,
+            code=self.meeting_code,
+            subject=self.subject,
+            start=self.start_time,
+            end=self.end_time,
+            recurring=self.meeting_type == 1,
+        )
 
 
 class HistoryPage(_TencentModel):

@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import unquote
 
@@ -28,18 +28,15 @@ from pydantic import (
     field_validator,
 )
 
+from bot.core.meetings import occurrence_key
 from bot.core.records import EndedMeeting
+from bot.meeting.times import tencent_time
 
 SUCCESS_BODY = "successfully received callback"
 MEETING_END = "meeting.end"
 #: a meeting's live stream started: which meetings can have replays at all
 MEETING_LIVE_STARTED = "meeting.live-started"
 
-# Tencent writes wall-clock times ("2020-12-29 17:41:04") in China Standard Time, which has no DST.
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
-_TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M")
-# Epoch values above this are milliseconds (it is year 5138 in seconds).
-_MILLISECONDS_THRESHOLD = 100_000_000_000
 _AES_BLOCK = 16
 # WeCom-style senders pad to 32-byte blocks; accepting both costs nothing and avoids an outage.
 _MAX_PAD = 32
@@ -175,44 +172,8 @@ def answer_url_check(
 # --- parsing ----------------------------------------------------------------------------------
 
 
-def _epoch_to_datetime(value: int | float) -> datetime | None:
-    if value <= 0:
-        return None  # Tencent sends 0 for "not known yet"
-    seconds = value / 1000 if value >= _MILLISECONDS_THRESHOLD else value
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _text_to_datetime(text: str) -> datetime | None:
-    try:
-        return _epoch_to_datetime(int(text))
-    except ValueError:
-        pass  # not a number: try the wall-clock spellings
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.strptime(text.strip(), fmt).replace(tzinfo=CHINA_TIME).astimezone(UTC)
-        except (ValueError, OverflowError):
-            continue
-    return None
-
-
-def _lenient_time(value: Any) -> datetime | None:
-    """A Tencent time in any spelling seen so far as an aware UTC datetime; None when unreadable.
-
-    Times only decorate a digest, so an odd spelling must not cost the whole event.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return _epoch_to_datetime(value)
-    if isinstance(value, str):
-        return _text_to_datetime(value)
-    return None
-
-
-LenientTime = Annotated[datetime | None, BeforeValidator(_lenient_time)]
+#: Times only decorate a digest, so an odd spelling must not cost the whole event.
+LenientTime = Annotated[datetime | None, BeforeValidator(tencent_time)]
 
 
 def _lenient_type(value: Any) -> int:
@@ -316,20 +277,11 @@ def read_delivery(
 # --- what the rest of the app needs ----------------------------------------------------------
 
 
-def occurrence_key(info: WebhookMeeting) -> str:
-    """Equal for redeliveries of one meeting's end; distinct per occurrence of a recurring one.
-
-    The end time is left out on purpose: duplicate `meeting.end` events may disagree on it.
-    """
-    occurrence = info.sub_meeting_id or (
-        str(int(info.start_time.timestamp())) if info.start_time else ""
-    )
-    return f"meeting.end:{info.meeting_id}:{occurrence}"
-
-
 def _ended(info: WebhookMeeting) -> EndedMeeting:
     return EndedMeeting(
-        occurrence_key=occurrence_key(info),
+        occurrence_key=occurrence_key(
+            info.meeting_id, sub_meeting_id=info.sub_meeting_id, start=info.start_time
+        ),
         meeting_id=info.meeting_id,
         meeting_code=info.meeting_code,
         subject=info.subject,

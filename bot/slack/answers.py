@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.core import parsing as p
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.recent import RecentMeetings
 from bot.core.records import Link, LinkMethod, Visibility
@@ -124,7 +125,7 @@ class Answers:
 
     async def lookup(
         self,
-        refs: tuple[p.MeetingRef, ...],
+        refs: tuple[MeetingRef, ...],
         caller: Caller,
         *,
         shareable: bool,
@@ -322,7 +323,7 @@ def _subscription_change(change: SubscriptionChange, caller: Caller) -> list[Mes
     code = change.code
     if change.outcome is SubscriptionOutcome.LOOKUP_FAILED:
         assert change.problem is not None
-        ref = describe_ref(p.MeetingRef("code", code or ""), caller.locale)
+        ref = describe_ref(MeetingRef("code", code or ""), caller.locale)
         return _say(f"lookup_{change.problem.value}", caller, ref=ref)
     mine, one_code, matching = _SUBSCRIPTION_KEYS[change.outcome]
     if code is not None:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import aiohttp
 from slack_sdk.errors import SlackApiError
 
-from bot.core.digest_rules import (
+from bot.core.digest_sink import (
     METADATA_EVENT_TYPE,
     DeliveryDeferred,
     DeliveryRefused,
@@ -21,9 +21,9 @@ from bot.core.digest_rules import (
     Recipient,
     ReplyPosted,
 )
+from bot.core.meetings import Meeting
 from bot.core.storage import PostedPart
 from bot.i18n import Locale
-from bot.meeting.models import MeetingReplays
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.render.digest_facts import gave_up_note, update_reply
@@ -80,7 +80,7 @@ class SlackDigestSink:
     async def deliver(
         self,
         recipient: Recipient,
-        meeting: MeetingReplays,
+        meeting: Meeting,
         *,
         about: DigestAbout,
         posted: frozenset[int],
@@ -134,8 +134,8 @@ class SlackDigestSink:
         self,
         recipient: Recipient,
         messages: Sequence[PostedPart],
-        meeting: MeetingReplays,
-        new: MeetingReplays,
+        meeting: Meeting,
+        new: Meeting,
         *,
         about: DigestAbout,
         record_reply: ReplyPosted,
@@ -144,7 +144,7 @@ class SlackDigestSink:
         rendered = render_digest(
             meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
         )
-        names = [r.live_subject or r.live_room_id or r.video_url for r in new.live_replay_list]
+        names = [r.subject or r.room_id or r.url for r in new.live_replays]
 
         async def send() -> None:
             for posted, message in zip(messages, rendered, strict=False):

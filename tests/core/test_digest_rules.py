@@ -8,7 +8,8 @@ from datetime import timedelta
 import pytest
 
 from bot.core.digest_queue import DigestQueue, DigestTiming, Verdict
-from bot.core.digest_rules import DigestRules, Recipient
+from bot.core.digest_rules import DigestRules
+from bot.core.digest_sink import Recipient
 from bot.core.lookup import CachePolicy, ReplayLookup
 from bot.core.records import DigestJob, EndedMeeting, JobState, LinkMethod
 from bot.core.storage import Storage
@@ -113,7 +114,7 @@ async def test_each_recipient_gets_the_new_replays_once(
     book.add("alice", meeting(MEETING_ID, CODE, replay(1), replay(2)))
     # An earlier occurrence of this recurring meeting posted replay 1 already.
     earlier = EndedMeeting("earlier", MEETING_ID, CODE, "Weekly", "alice")
-    await rules.never_post(earlier, ["1 https://meeting.tencent.com/l/1"])
+    await storage.digest_jobs.record_known_replays(earlier, ["1 https://meeting.tencent.com/l/1"])
     await rules.meeting_ended(ENDED)
     wall.advance(TIMING.delay)
     job = await claimed(storage, wall)

@@ -3,6 +3,7 @@ which jobs it makes, and how many Tencent calls it counts against its share of t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -10,7 +11,9 @@ import pytest
 
 from bot.core.digest_queue import DigestQueue, DigestTiming
 from bot.core.digest_rules import DigestRules
+from bot.core.failures import Failure, MeetingServiceError
 from bot.core.lookup import CachePolicy, ReplayLookup
+from bot.core.meetings import History, HistoryEntry
 from bot.core.poller import (
     BUDGET_SHARE,
     HISTORY_MAX_PAGES,
@@ -19,8 +22,6 @@ from bot.core.poller import (
     poll_interval,
 )
 from bot.core.storage import Storage
-from bot.meeting.errors import UnavailableError
-from bot.meeting.models import HistoryMeeting
 from tests.fakes.core import Clock, RecordingSink, ReplayBook, WallClock
 
 GIVE_UP = 3600.0
@@ -28,28 +29,31 @@ GIVE_UP = 3600.0
 
 @dataclass
 class FakeHistory:
-    """Tencent's history query: answers `meetings`, notes every window asked for."""
+    """Tencent's history query: answers `meetings` (in pages of 20), notes every window asked
+    for."""
 
-    meetings: list[HistoryMeeting] = field(default_factory=list)
+    meetings: list[HistoryEntry] = field(default_factory=list)
     asked: list[tuple[str, datetime, datetime, int]] = field(default_factory=list)
     failing: bool = False
 
     async def ended_meetings(
         self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
-    ) -> list[HistoryMeeting]:
+    ) -> History:
         self.asked.append((userid, start, end, max_pages))
         if self.failing:
-            raise UnavailableError("down")
-        return [m for m in self.meetings if m.end_time is not None and start <= m.end_time <= end]
+            raise MeetingServiceError(Failure.UNREACHABLE, "down")
+        found = [m for m in self.meetings if m.end is not None and start <= m.end <= end]
+        pages = min(max(math.ceil(len(found) / 20), 1), max_pages)
+        return History(tuple(found[: 20 * pages]), calls=pages)
 
 
-def ended(n: int, end: datetime, subject: str = "Weekly") -> HistoryMeeting:
-    return HistoryMeeting(
+def ended(n: int, end: datetime, subject: str = "Weekly") -> HistoryEntry:
+    return HistoryEntry(
         meeting_id=f"{n:019d}",
-        meeting_code=f"{800_000_000 + n}",
+        code=f"{800_000_000 + n}",
         subject=subject,
-        start_time=end - timedelta(hours=1),
-        end_time=end,
+        start=end - timedelta(hours=1),
+        end=end,
     )
 
 
@@ -69,6 +73,7 @@ def parts(
     poller = ReplayPoller(
         lookup,
         rules,
+        storage,
         delay=0.05,
         calls_per_minute=300,
         history=history,
@@ -118,11 +123,11 @@ async def test_a_meeting_found_in_overlapping_windows_is_one_job_with_the_webhoo
     await poller.run_once()  # the overlap finds it again
 
     (job,) = await storage.digest_jobs.for_meeting(meeting.meeting_id)
-    assert meeting.start_time is not None
-    start = int(meeting.start_time.timestamp())
+    assert meeting.start is not None
+    start = int(meeting.start.timestamp())
     assert job.meeting.occurrence_key == f"meeting.end:{meeting.meeting_id}:{start}"
     assert (job.meeting.creator_userid, job.meeting.subject) == ("alice", "Weekly")
-    assert job.meeting.end_time == meeting.end_time
+    assert job.meeting.end_time == meeting.end
 
 
 async def test_a_failed_history_query_keeps_the_window_for_the_next_round(

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from bot.core.failures import Failure, MeetingServiceError
 from bot.core.identity import Identity, IdentityUnavailable, LinkOutcome, TencentDirectory
+from bot.core.meetings import DirectoryUser
 from bot.core.records import Link, LinkMethod
 from bot.core.storage import Storage
-from bot.meeting import errors
-from bot.meeting.models import TencentUser
 from tests.fakes.core import Clock
 
 TEAM = "T1"
@@ -25,23 +25,23 @@ class People:
     """Slack emails and Tencent's users, as the two directories would answer."""
 
     slack_emails: dict[str, str] = field(default_factory=dict)
-    tencent_users: list[TencentUser] = field(default_factory=list)
+    tencent_users: list[DirectoryUser] = field(default_factory=list)
     crawls: int = 0
     down: bool = False
 
     async def email_of(self, user_id: str) -> str | None:
         return self.slack_emails.get(user_id)
 
-    async def user_detail(self, userid: str, *, operator_id: str) -> TencentUser:
+    async def user_detail(self, userid: str, *, operator_id: str) -> DirectoryUser:
         for user in self.tencent_users:
             if user.userid == userid:
                 return user
-        raise errors.UserNotRegisteredError("no such user")
+        raise MeetingServiceError(Failure.USER_NOT_REGISTERED, "no such user")
 
-    async def list_users(self, *, operator_id: str) -> list[TencentUser]:
+    async def list_users(self, *, operator_id: str) -> list[DirectoryUser]:
         self.crawls += 1
         if self.down:
-            raise errors.UnavailableError("Tencent is down")
+            raise MeetingServiceError(Failure.UNREACHABLE, "Tencent is down")
         return list(self.tencent_users)
 
 
@@ -49,7 +49,7 @@ class People:
 def people() -> People:
     return People(
         slack_emails={"U1": "alice@example.com", "U2": "bob@example.com"},
-        tencent_users=[TencentUser(userid="alice", email="Alice@Example.com")],
+        tencent_users=[DirectoryUser(userid="alice", email="Alice@Example.com")],
     )
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.core.failures import Failure, MeetingServiceError
+from bot.core.lanes import Lane, in_lane, lane_of
 from bot.core.lookup import CachePolicy, ReplayLookup
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem
-from bot.core.parsing import MeetingRef
-from bot.meeting import errors
-from bot.meeting.quota import Lane, in_lane, lane_of
 from tests.fakes.core import Clock, ReplayBook, meeting, replay
 
 CODE = MeetingRef("code", "806146667")
@@ -78,7 +78,7 @@ async def test_one_persons_answer_is_never_handed_to_another(
 async def test_failures_become_problems_and_are_not_cached(book: ReplayBook, clock: Clock) -> None:
     replays = lookup(book, clock)
     assert (await replays.lookup(CODE, "alice")).problem is LookupProblem.NOT_FOUND
-    book.failure = errors.QuotaExceededError("quota")
+    book.failure = MeetingServiceError(Failure.BUSY, "quota")
     assert (await replays.lookup(CODE, "alice")).problem is LookupProblem.BUSY
     book.failure = None
     book.add("alice", meeting("1" * 19, "806146667", replay(1)))

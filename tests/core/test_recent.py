@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from bot.core.failures import Failure, MeetingServiceError
 from bot.core.lookup import ReplayLookup
 from bot.core.outcomes import LookupProblem
 from bot.core.recent import MAX_SHOWN, RecentMeetings
 from bot.core.storage import Storage
-from bot.meeting import errors
 from tests.fakes.core import Clock, ReplayBook, meeting, replay
 
 NOW = datetime(2025, 12, 1, 12, 0, tzinfo=UTC)
@@ -50,7 +50,7 @@ async def test_only_the_callers_meetings_with_replays_newest_first(
 
     listed = await recent_of(book, storage, clock).recent("alice")
 
-    assert [item.meeting.meeting_id for item in listed.shown] == [
+    assert [item.entry.meeting_id for item in listed.shown] == [
         meeting_id(2),
         meeting_id(1),
         meeting_id(3),
@@ -125,7 +125,7 @@ async def test_a_busy_tencent_is_said_and_not_kept(
     book: ReplayBook, storage: Storage, clock: Clock
 ) -> None:
     add(book, 1, "alice", hours_ago=1)
-    book.failure = errors.RateLimitTimeoutError("budget")
+    book.failure = MeetingServiceError(Failure.BUSY, "budget")
     recent = recent_of(book, storage, clock)
 
     listed = await recent.recent("alice")

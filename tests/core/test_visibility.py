@@ -9,8 +9,8 @@ import pytest
 
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, Owner
-from bot.core.parsing import MeetingRef
 from bot.core.records import EndedMeeting, LinkMethod, Visibility
 from bot.core.storage import Storage
 from bot.core.visibility import Asker, MeetingAccess

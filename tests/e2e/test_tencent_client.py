@@ -62,14 +62,14 @@ async def test_replays_by_code_returns_the_spec_example(
     meeting = meetings[0]
     assert meeting.meeting_id == SPEC_EXAMPLE_MEETING_ID
     assert isinstance(meeting.meeting_id, str)
-    assert meeting.meeting_code == SPEC_EXAMPLE_MEETING_CODE
+    assert meeting.code == SPEC_EXAMPLE_MEETING_CODE
     assert meeting.subject == "tester预定的会议"
-    assert [r.video_url for r in meeting.live_replay_list] == [
+    assert [r.url for r in meeting.live_replays] == [
         "https://meeting.tencent.com/l/xxxx",
         "https://meeting.tencent.com/l/xxxx",
     ]
-    assert [r.live_room_id for r in meeting.live_replay_list] == ["206830819", "112594341"]
-    assert [r.live_subject for r in meeting.live_replay_list] == [
+    assert [r.room_id for r in meeting.live_replays] == ["206830819", "112594341"]
+    assert [r.subject for r in meeting.live_replays] == [
         "tester预定的会议",
         "leonxsun预定的会议",
     ]
@@ -82,7 +82,7 @@ async def test_replays_by_id_returns_the_spec_example(
         SPEC_EXAMPLE_MEETING_ID, userid=SPEC_EXAMPLE_CREATOR
     )
     assert [m.meeting_id for m in meetings] == [SPEC_EXAMPLE_MEETING_ID]
-    assert len(meetings[0].live_replay_list) == 2
+    assert len(meetings[0].live_replays) == 2
 
 
 async def test_the_request_on_the_wire_is_what_tencent_documents(
@@ -126,7 +126,7 @@ async def test_replays_appear_only_after_the_configured_lookups(
     counts = []
     for _ in range(3):
         meetings = await tencent_client.replays_by_code("123456789", userid=SPEC_EXAMPLE_CREATOR)
-        counts.append(len(meetings[0].live_replay_list))
+        counts.append(len(meetings[0].live_replays))
     assert counts == [0, 0, 1]
 
 
@@ -288,7 +288,7 @@ async def test_an_sdk_id_tencent_did_not_assign_is_refused(
 async def test_user_detail(fake_tencent: FakeTencent, tencent_client: TencentMeetingClient) -> None:
     fake_tencent.add_user("alice", email="alice@example.com", username="Alice")
     user = await tencent_client.user_detail("alice", operator_id=SPEC_EXAMPLE_CREATOR)
-    assert (user.userid, user.email, user.username) == ("alice", "alice@example.com", "Alice")
+    assert (user.userid, user.email, user.name) == ("alice", "alice@example.com", "Alice")
     assert fake_tencent.calls[0].query == {
         "operator_id": SPEC_EXAMPLE_CREATOR,
         "operator_id_type": "1",
@@ -369,7 +369,7 @@ async def test_5xx_is_retried_until_it_succeeds(
     meetings = await tencent_client.replays_by_code(
         SPEC_EXAMPLE_MEETING_CODE, userid=SPEC_EXAMPLE_CREATOR
     )
-    assert len(meetings[0].live_replay_list) == 2
+    assert len(meetings[0].live_replays) == 2
     assert [c.status for c in fake_tencent.calls] == [502, 502, 200]
 
 
@@ -548,7 +548,7 @@ async def test_fifty_concurrent_lookups_stay_within_the_budget(
             found = await client.replays_by_code(
                 SPEC_EXAMPLE_MEETING_CODE, userid=SPEC_EXAMPLE_CREATOR
             )
-        return len(found[0].live_replay_list)
+        return len(found[0].live_replays)
 
     results = await asyncio.gather(*(lookup(n) for n in range(50)))
     assert results == [2] * 50
@@ -617,12 +617,14 @@ async def test_thirty_ended_meetings_come_in_two_pages_newest_first(
     add_ended(fake_tencent, 101, WINDOW_END + timedelta(seconds=1))  # ended after it
     fake_tencent.add_meeting("7" * 19, "777777777", subject="still going", creator="alice")
 
-    meetings = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+    history = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
 
+    meetings = history.entries
     assert [m.meeting_id for m in meetings] == in_window  # newest first
     first = meetings[0]
-    assert (first.meeting_code, first.subject, first.meeting_type) == ("000000000", "meeting 0", 0)
-    assert (first.start_time, first.end_time) == (WINDOW_END - timedelta(hours=1), WINDOW_END)
+    assert (first.code, first.subject, first.recurring) == ("000000000", "meeting 0", False)
+    assert (first.start, first.end) == (WINDOW_END - timedelta(hours=1), WINDOW_END)
+    assert history.calls == 2
     assert [c.path for c in fake_tencent.calls] == ["/v1/history/meetings/alice"] * 2
     assert [c.query for c in fake_tencent.calls] == [
         {
@@ -643,10 +645,10 @@ async def test_max_pages_limits_the_calls(
     fake_tencent.add_user("alice")
     for n in range(45):
         add_ended(fake_tencent, n, WINDOW_END - timedelta(hours=n))
-    meetings = await tencent_client.ended_meetings(
+    history = await tencent_client.ended_meetings(
         "alice", start=WINDOW_START, end=WINDOW_END, max_pages=2
     )
-    assert len(meetings) == 40
+    assert (len(history.entries), history.calls) == (40, 2)
     assert len(fake_tencent.calls) == 2
 
 
@@ -666,14 +668,14 @@ async def test_attended_meetings_are_listed_but_their_replays_are_the_creators(
     )
     add_ended(fake_tencent, 3, WINDOW_END - timedelta(days=3), creator="carol")  # not bob's
 
-    meetings = await tencent_client.ended_meetings("bob", start=WINDOW_START, end=WINDOW_END)
+    history = await tencent_client.ended_meetings("bob", start=WINDOW_START, end=WINDOW_END)
 
-    assert [m.meeting_id for m in meetings] == [created, attended]
+    assert [m.meeting_id for m in history.entries] == [created, attended]
     with pytest.raises(NotCreatorError):
         await tencent_client.replays_by_id(attended, userid="bob")
     assert fake_tencent.calls[-1].error_code == 190315
     (replays,) = await tencent_client.replays_by_id(attended, userid="alice")
-    assert len(replays.live_replay_list) == 1
+    assert len(replays.live_replays) == 1
 
 
 async def test_the_window_bounds_are_inclusive_on_the_end_time(
@@ -682,8 +684,8 @@ async def test_the_window_bounds_are_inclusive_on_the_end_time(
     fake_tencent.add_user("alice")
     at_start = add_ended(fake_tencent, 1, WINDOW_START)
     at_end = add_ended(fake_tencent, 2, WINDOW_END)
-    meetings = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
-    assert [m.meeting_id for m in meetings] == [at_end, at_start]
+    history = await tencent_client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+    assert [m.meeting_id for m in history.entries] == [at_end, at_start]
 
 
 async def test_a_history_of_an_unknown_user_is_refused(

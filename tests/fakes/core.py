@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.digest_rules import (
+from bot.core.digest_sink import (
     DeliveryDeferred,
     DeliveryRefused,
     DigestAbout,
@@ -19,10 +19,13 @@ from bot.core.digest_rules import (
     Recipient,
     ReplyPosted,
 )
+from bot.core.failures import Failure, MeetingServiceError
+from bot.core.lanes import Lane, SharedLane, current_claim
+from bot.core.meetings import History, HistoryEntry, LiveReplay, Meeting
 from bot.core.storage import PostedPart
-from bot.meeting import errors
-from bot.meeting.models import HistoryMeeting, LiveReplay, MeetingReplays
-from bot.meeting.quota import Lane, SharedLane, current_claim
+
+#: the meetings of one page of Tencent's history
+HISTORY_PAGE_SIZE = 20
 
 
 class Clock:
@@ -49,15 +52,11 @@ class WallClock:
 
 
 def replay(n: int) -> LiveReplay:
-    return LiveReplay(live_room_id=str(n), video_url=f"https://meeting.tencent.com/l/{n}")
+    return LiveReplay(room_id=str(n), url=f"https://meeting.tencent.com/l/{n}")
 
 
-def meeting(
-    meeting_id: str, code: str, *replays: LiveReplay, subject: str = "Weekly"
-) -> MeetingReplays:
-    return MeetingReplays(
-        meeting_id=meeting_id, meeting_code=code, subject=subject, live_replay_list=list(replays)
-    )
+def meeting(meeting_id: str, code: str, *replays: LiveReplay, subject: str = "Weekly") -> Meeting:
+    return Meeting(meeting_id=meeting_id, code=code, subject=subject, live_replays=replays)
 
 
 @dataclass
@@ -65,61 +64,63 @@ class ReplayBook:
     """Tencent's replay queries, answered from `meetings` by creator; `calls` counts them. Only a
     meeting's creator sees it (everybody else gets Tencent's "not the creator" error)."""
 
-    meetings: dict[str, tuple[str, MeetingReplays]] = field(default_factory=dict)
+    meetings: dict[str, tuple[str, Meeting]] = field(default_factory=dict)
     calls: int = 0
     gate: asyncio.Event | None = None
-    failure: errors.TencentMeetingError | None = None
+    failure: MeetingServiceError | None = None
     #: Tencent's history query: (who sees it in their history, the meeting as listed)
-    history: list[tuple[frozenset[str], HistoryMeeting]] = field(default_factory=list)
+    history: list[tuple[frozenset[str], HistoryEntry]] = field(default_factory=list)
     history_calls: int = 0
     #: the meeting IDs asked about, in order
     asked: list[str] = field(default_factory=list)
     #: what each replay query would hand the call budget as its lane (`current_claim()`)
     claims: list[Lane | SharedLane] = field(default_factory=list)
 
-    def add(self, creator: str, found: MeetingReplays) -> None:
+    def add(self, creator: str, found: Meeting) -> None:
         self.meetings[found.meeting_id] = (creator, found)
 
     def add_ended(
         self,
         creator: str,
-        found: MeetingReplays,
+        found: Meeting,
         *,
         ended: datetime,
         attendees: tuple[str, ...] = (),
     ) -> None:
         """A meeting that ended at `ended`: in the history of its creator and its attendees."""
         self.add(creator, found)
-        listed = HistoryMeeting(
+        listed = HistoryEntry(
             meeting_id=found.meeting_id,
-            meeting_code=found.meeting_code,
+            code=found.code,
             subject=found.subject,
-            start_time=ended - timedelta(hours=1),
-            end_time=ended,
+            start=ended - timedelta(hours=1),
+            end=ended,
         )
         self.history.append((frozenset({creator, *attendees}), listed))
 
     async def ended_meetings(
         self, userid: str, *, start: datetime, end: datetime, max_pages: int = 10
-    ) -> list[HistoryMeeting]:
+    ) -> History:
         self.history_calls += 1
         if self.failure is not None:
             raise self.failure
         found = [
             m
             for users, m in self.history
-            if userid in users and m.end_time is not None and start <= m.end_time <= end
+            if userid in users and m.end is not None and start <= m.end <= end
         ]
-        return sorted(found, key=lambda m: m.end_time or start, reverse=True)[: 20 * max_pages]
+        newest_first = sorted(found, key=lambda m: m.end or start, reverse=True)
+        pages = min(len(found) // HISTORY_PAGE_SIZE + 1, max_pages)
+        return History(tuple(newest_first[: HISTORY_PAGE_SIZE * max_pages]), calls=pages)
 
-    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[MeetingReplays]:
-        return await self._answer(lambda m: m.meeting_code == meeting_code, userid)
+    async def replays_by_code(self, meeting_code: str, *, userid: str) -> list[Meeting]:
+        return await self._answer(lambda m: m.code == meeting_code, userid)
 
-    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[MeetingReplays]:
+    async def replays_by_id(self, meeting_id: str, *, userid: str) -> list[Meeting]:
         self.asked.append(meeting_id)
         return await self._answer(lambda m: m.meeting_id == meeting_id, userid)
 
-    async def _answer(self, matches: object, userid: str) -> list[MeetingReplays]:
+    async def _answer(self, matches: object, userid: str) -> list[Meeting]:
         self.calls += 1
         self.claims.append(current_claim())
         if self.gate is not None:
@@ -128,9 +129,9 @@ class ReplayBook:
             raise self.failure
         found = [(c, m) for c, m in self.meetings.values() if matches(m)]  # type: ignore[operator]
         if not found:
-            raise errors.MeetingNotFoundError("meeting not found")
+            raise MeetingServiceError(Failure.NOT_FOUND, "meeting not found")
         if any(creator != userid for creator, _ in found):
-            raise errors.NotCreatorError("not the creator")
+            raise MeetingServiceError(Failure.NOT_CREATOR, "not the creator")
         return [m for _, m in found]
 
 
@@ -151,7 +152,7 @@ class RecordingSink:
     async def deliver(
         self,
         recipient: Recipient,
-        found: MeetingReplays,
+        found: Meeting,
         *,
         about: DigestAbout,
         posted: frozenset[int],
@@ -161,21 +162,21 @@ class RecordingSink:
         if recipient.key in self.refuse:
             raise DeliveryRefused("channel_not_found")
         self.abouts.append(about)
-        for part, replay in enumerate(found.live_replay_list):
+        for part, replay in enumerate(found.live_replays):
             if part in posted:
                 continue
             if part > 0 and recipient.key in self.fail_once:
                 self.fail_once.discard(recipient.key)
                 raise DeliveryDeferred("Slack did not answer")
-            self.delivered.append((recipient.key, replay.video_url))
+            self.delivered.append((recipient.key, replay.url))
             await record(part, recipient.key, f"{recipient.key}/{len(self.delivered)}")
 
     async def update(
         self,
         recipient: Recipient,
         messages: Sequence[PostedPart],
-        meeting: MeetingReplays,
-        new: MeetingReplays,
+        meeting: Meeting,
+        new: Meeting,
         *,
         about: DigestAbout,
         record_reply: ReplyPosted,
@@ -184,8 +185,8 @@ class RecordingSink:
             (
                 recipient.key,
                 [m.ts for m in messages],
-                [r.video_url for r in meeting.live_replay_list],
-                [r.video_url for r in new.live_replay_list],
+                [r.url for r in meeting.live_replays],
+                [r.url for r in new.live_replays],
             )
         )
         await record_reply(recipient.key, f"reply{len(self.updates)}")

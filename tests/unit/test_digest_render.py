@@ -3,10 +3,11 @@ their fallback, the duration, the creator, the occurrence; and Block Kit's limit
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
+from bot.core.meetings import LiveReplay, Meeting
 from bot.i18n import format_duration, t
-from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.meeting.webhook import meetings_ended, parse_event
 from bot.slack.render.messages import render_digest
 from tests.fakes.block_kit import assert_valid_message
@@ -31,15 +32,15 @@ def recorded_end(subject: str = "Weekly sync", *, recurring: bool = False) -> di
     return event
 
 
-def replays(n: int) -> MeetingReplays:
-    return MeetingReplays(
+def replays(n: int) -> Meeting:
+    return Meeting(
         meeting_id="7567173273889276131",
-        meeting_code="806146667",
+        code="806146667",
         subject="Weekly sync",
-        live_replay_list=[
-            LiveReplay(video_url=f"https://meeting.tencent.com/l/r{k}", live_subject=f"Part {k}")
+        live_replays=tuple(
+            LiveReplay(url=f"https://meeting.tencent.com/l/r{k}", subject=f"Part {k}")
             for k in range(1, n + 1)
-        ],
+        ),
     )
 
 
@@ -67,7 +68,7 @@ def test_an_unlinked_creator_is_named_and_a_recurring_occurrence_said_in_chinese
 def test_sixty_replays_and_a_500_character_subject_stay_within_block_kit() -> None:
     subject = "长" * 250 + "x*_~`<&>" * 31 + "end"
     (ended,) = meetings_ended(parse_event(json.dumps(recorded_end(subject[:500])).encode()))
-    meeting = replays(60).model_copy(update={"subject": subject[:500]})
+    meeting = dataclasses.replace(replays(60), subject=subject[:500])
     messages = render_digest(meeting, locale="en", ended=ended, creator_slack_id="U1")
     assert len(messages) >= 2
     for message in messages:

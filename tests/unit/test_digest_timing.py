@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot.core.digest_queue import DigestTiming
-from bot.core.digest_rules import only_new_replays, replay_key
+from bot.core.meetings import LiveReplay, Meeting
 from bot.core.poller import poll_interval
-from bot.meeting.models import LiveReplay, MeetingReplays
 
 
 def test_looks_again_at_doubling_intervals_from_the_delay_up_to_the_cap() -> None:
@@ -28,7 +27,7 @@ def test_defaults_are_the_documented_ones() -> None:
 
 
 def replay(room: str, url: str) -> LiveReplay:
-    return LiveReplay(live_room_id=room, video_url=url)
+    return LiveReplay(room_id=room, url=url)
 
 
 def test_only_replays_not_posted_before_are_new() -> None:
@@ -38,16 +37,14 @@ def test_only_replays_not_posted_before_are_new() -> None:
     )
     # Tencent's own example has two replays with one URL: the room tells them apart.
     twin = replay("3", "https://meeting.tencent.com/l/a")
-    meeting = MeetingReplays(meeting_id="m1", subject="Weekly", live_replay_list=[old, new, twin])
+    meeting = Meeting(meeting_id="m1", subject="Weekly", live_replays=(old, new, twin))
 
-    fresh = only_new_replays(meeting, {replay_key(old)})
+    fresh = meeting.without({old.key})
 
-    assert fresh.live_replay_list == [new, twin]
+    assert fresh.live_replays == (new, twin)
     assert (fresh.meeting_id, fresh.subject) == ("m1", "Weekly")
-    assert only_new_replays(meeting, set()) == meeting
-    assert (
-        only_new_replays(meeting, {replay_key(r) for r in (old, new, twin)}).live_replay_list == []
-    )
+    assert meeting.without(set()) == meeting
+    assert meeting.without({r.key for r in (old, new, twin)}).live_replays == ()
 
 
 def test_the_poller_looks_every_delay_unless_that_would_take_over_a_quarter_of_the_budget() -> None:

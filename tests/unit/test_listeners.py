@@ -20,7 +20,7 @@ from yarl import URL
 from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
-from bot.core.parsing import MeetingRef
+from bot.core.meetings import MeetingRef
 from bot.core.recent import RecentMeetings
 from bot.core.records import LinkMethod
 from bot.core.seen import SeenSlackEvents

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.core.meetings import MeetingRef
 from bot.core.parsing import (
     COMMAND_TYPES,
     MAX_REFS,
@@ -16,7 +17,6 @@ from bot.core.parsing import (
     Invalid,
     LinkCommand,
     Lookup,
-    MeetingRef,
     Problem,
     Recent,
     Refresh,

@@ -14,16 +14,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot.core.lanes import Lane, SharedLane, bind_lane, current_claim, current_lane, in_lane
 from bot.meeting.errors import RateLimitTimeoutError
-from bot.meeting.quota import (
-    CallBudget,
-    Lane,
-    SharedLane,
-    bind_lane,
-    current_claim,
-    current_lane,
-    in_lane,
-)
+from bot.meeting.quota import CallBudget
 
 
 class VirtualTime:

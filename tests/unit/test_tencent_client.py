@@ -23,15 +23,12 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 from yarl import URL
 
+from bot.core.lanes import Lane, SharedLane, in_lane, lane_of
+from bot.core.meetings import HistoryEntry
 from bot.meeting import client as client_module
-from bot.meeting.client import (
-    ERRORS_BY_CODE,
-    MAX_PAGE_SIZE,
-    RetryPolicy,
-    TencentMeetingClient,
-    error_from_response,
-)
+from bot.meeting.client import MAX_PAGE_SIZE, RetryPolicy, TencentMeetingClient
 from bot.meeting.errors import (
+    ERRORS_BY_CODE,
     CredentialsError,
     MalformedResponseError,
     MeetingNotFoundError,
@@ -41,9 +38,10 @@ from bot.meeting.errors import (
     TencentMeetingError,
     UnavailableError,
     UserNotRegisteredError,
+    error_from_response,
 )
 from bot.meeting.models import HistoryMeeting, HistoryPage
-from bot.meeting.quota import CallBudget, Lane, SharedLane, in_lane, lane_of
+from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials, sign
 from tests.unit.conftest import HttpMock, SentRequest
 
@@ -377,7 +375,7 @@ async def test_a_timed_out_attempt_is_retried(
     http_mock.get(BY_CODE, timeout=True)
     http_mock.get(BY_CODE, payload=REPLAYS)
     meetings = await lookup(client)
-    assert meetings[0].meeting_code == "806146667"
+    assert meetings[0].code == "806146667"
     assert len(http_mock.sent) == 2
 
 
@@ -686,16 +684,16 @@ async def test_replays_are_parsed_and_unknown_fields_ignored(
     )
     http_mock.get(BY_CODE, body=body)
     first, second = await lookup(client)
-    assert (first.meeting_id, first.meeting_code, first.subject) == (
+    assert (first.meeting_id, first.code, first.subject) == (
         MEETING_ID,
         "806146667",
         "weekly",
     )
-    assert [(r.live_room_id, r.video_url) for r in first.live_replay_list] == [
+    assert [(r.room_id, r.url) for r in first.live_replays] == [
         ("206830819", "https://meeting.tencent.com/l/abc")
     ]
     assert second.meeting_id == "18446744073709551617"
-    assert second.live_replay_list == []
+    assert second.live_replays == ()
 
 
 async def test_user_detail(http_mock: HttpMock, client: TencentMeetingClient) -> None:
@@ -704,12 +702,7 @@ async def test_user_detail(http_mock: HttpMock, client: TencentMeetingClient) ->
         payload={"userid": "alice", "username": "Alice", "email": "alice@example.com", "x": 1},
     )
     user = await client.user_detail("alice", operator_id="admin")
-    assert (user.userid, user.username, user.email, user.phone) == (
-        "alice",
-        "Alice",
-        "alice@example.com",
-        "",
-    )
+    assert (user.userid, user.name, user.email) == ("alice", "Alice", "alice@example.com")
     (request,) = http_mock.sent
     assert request.uri == "/v1/users/alice?operator_id=admin&operator_id_type=1"
     assert signature_verifies(request)
@@ -879,8 +872,9 @@ class History:
         )
 
 
-async def ended(client: TencentMeetingClient, **options: Any) -> list[HistoryMeeting]:
-    return await client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END, **options)
+async def ended(client: TencentMeetingClient, **options: Any) -> list[HistoryEntry]:
+    history = await client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END, **options)
+    return list(history.entries)
 
 
 @pytest.mark.parametrize(("count", "pages"), [(0, 1), (1, 1), (20, 1), (21, 2), (45, 3)])
@@ -889,9 +883,11 @@ async def test_ended_meetings_reads_every_page_of_20_with_both_bounds(
 ) -> None:
     history = History(count)
     http_mock.get(HISTORY, callback=history.answer, repeat=True)
-    meetings = await ended(client)
+    read = await client.ended_meetings("alice", start=WINDOW_START, end=WINDOW_END)
+    meetings = list(read.entries)
+    assert read.calls == pages
     assert [m.meeting_id for m in meetings] == history.meeting_ids()
-    ends = [m.end_time for m in meetings]
+    ends = [m.end for m in meetings]
     assert ends == sorted(ends, key=lambda t: t or WINDOW_START, reverse=True)
     start, end = int(WINDOW_START.timestamp()), int(WINDOW_END.timestamp())
     assert [request.uri for request in http_mock.sent] == [
@@ -1018,19 +1014,19 @@ async def test_history_is_parsed_leniently(
     )
     http_mock.get(HISTORY, body=body)
     first, second, third, fourth = await ended(client)
-    assert first == HistoryMeeting(
+    assert first == HistoryEntry(
         meeting_id="18446744073709551617",
-        meeting_code="806146667",
+        code="806146667",
         subject="weekly",
-        start_time=datetime(2025, 1, 1, tzinfo=UTC),
-        end_time=datetime(2025, 1, 1, 1, tzinfo=UTC),
-        meeting_type=1,
+        start=datetime(2025, 1, 1, tzinfo=UTC),
+        end=datetime(2025, 1, 1, 1, tzinfo=UTC),
+        recurring=True,
     )
-    assert first.start_time is not None and first.start_time.tzinfo is UTC
-    assert (second.start_time, second.end_time, second.meeting_type) == (None, None, 0)
-    assert (second.meeting_code, second.subject) == ("", "")
-    assert (third.start_time, third.end_time) == (None, None)
-    assert (fourth.start_time, fourth.end_time) == (
+    assert first.start is not None and first.start.tzinfo is UTC
+    assert (second.start, second.end, second.recurring) == (None, None, False)
+    assert (second.code, second.subject) == ("", "")
+    assert (third.start, third.end) == (None, None)
+    assert (fourth.start, fourth.end) == (
         datetime(2025, 1, 1, tzinfo=UTC),
         datetime(2025, 1, 1, 1, tzinfo=UTC),
     )

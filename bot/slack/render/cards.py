@@ -1,7 +1,7 @@
 """Look-up results and meetings as cards: what each meeting, replay or problem shows.
 
 A meeting card is a header (the subject), a context line (code, ID, number of replays) and one
-section per replay with a "Watch replay" button. A replay whose `video_url` Slack would refuse as a
+section per replay with a "Watch replay" button. A replay whose `url` Slack would refuse as a
 button URL (not http(s), too long, odd characters) is still listed, with the link shown as text. A
 problem, or a reference that found no meeting, is a one-section notice card. Cards are not yet
 messages: `bot.slack.render.pages` packs them, and each card carries what the compact overflow
@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupResult, Owner
-from bot.core.parsing import MeetingRef
 from bot.i18n import Locale, format_duration, t
-from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.slack.render.block_kit import BlockDict, context, header, section, watch_button
 from bot.slack.render.limits import MAX_HEADER_TEXT
 from bot.slack.render.mrkdwn import cut, escape_mrkdwn, is_linkable_url, mention, one_line
@@ -58,12 +57,12 @@ def describe_ref(ref: MeetingRef, locale: Locale) -> str:
 
 
 def _replay_item(replay: LiveReplay, number: int, locale: Locale) -> Item:
-    name = one_line(replay.live_subject) or t("untitled_replay", locale, n=number)
+    name = one_line(replay.subject) or t("untitled_replay", locale, n=number)
     lines = [f"*{cut(name, _REPLAY_NAME_LIMIT, escape=True)}*"]
-    room = one_line(replay.live_room_id)
+    room = one_line(replay.room_id)
     if room:
         lines.append(t("live_room", locale, room=cut(room, _ROOM_LIMIT, escape=True)))
-    url = replay.video_url.strip()
+    url = replay.url.strip()
     button = None
     if is_linkable_url(url):
         button = watch_button(t("watch_button", locale), url)
@@ -88,13 +87,13 @@ def describe_owner(owner: Owner) -> str:
     return f"`{cut(one_line(owner.userid), _CODE_LIMIT, escape=True)}`"
 
 
-def meeting_card(meeting: MeetingReplays, locale: Locale, owner: Owner | None = None) -> Card:
+def meeting_card(meeting: Meeting, locale: Locale, owner: Owner | None = None) -> Card:
     """The card of one meeting: its subject, code, ID and every replay; whose meeting it is when
     it was looked up on its creator's behalf."""
     subject = one_line(meeting.subject) or t("untitled_meeting", locale)
-    code = cut(one_line(meeting.meeting_code), _CODE_LIMIT, escape=True)
+    code = cut(one_line(meeting.code), _CODE_LIMIT, escape=True)
     meeting_id = cut(one_line(meeting.meeting_id), _CODE_LIMIT, escape=True)
-    replays = meeting.live_replay_list
+    replays = meeting.live_replays
     names = [
         *([t("card_code", locale, code=f"`{code}`")] if code else []),
         *([t("card_id", locale, meeting_id=f"`{meeting_id}`")] if meeting_id else []),
@@ -143,7 +142,7 @@ def lookup_cards(results: Sequence[LookupResult], locale: Locale) -> list[Card]:
     return cards
 
 
-def digest_intro(meeting: MeetingReplays, locale: Locale) -> str:
+def digest_intro(meeting: Meeting, locale: Locale) -> str:
     """The line a digest opens with: the replays of this meeting are ready."""
     subject = one_line(meeting.subject) or t("untitled_meeting", locale)
     return t("digest_intro", locale, subject=cut(subject, MAX_HEADER_TEXT, escape=True))

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.core.meetings import Meeting, MeetingRef
 from bot.core.outcomes import LookupResult
-from bot.core.parsing import MAX_REFS, Invalid, MeetingRef
+from bot.core.parsing import MAX_REFS, Invalid
 from bot.core.records import EndedMeeting
 from bot.i18n import Locale, t
-from bot.meeting.models import MeetingReplays
 from bot.slack.render.block_kit import WATCH_ACTION_ID, Message, section
 from bot.slack.render.cards import (
     describe_ref,
@@ -86,7 +86,7 @@ def render_shared(
 
 
 def render_digest(
-    meeting: MeetingReplays,
+    meeting: Meeting,
     *,
     locale: Locale,
     ended: EndedMeeting | None = None,

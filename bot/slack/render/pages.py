@@ -71,7 +71,7 @@ def _overflow_page(
         linkable = [
             (i, item)
             for i, item in zip(item_indexes, items, strict=True)
-            if item.replay is not None and is_linkable_url(item.replay.video_url.strip())
+            if item.replay is not None and is_linkable_url(item.replay.url.strip())
         ]
         unusable = sum(1 for item in items if item.replay is not None) - len(linkable)
         lines = [card.title] if card.title else []
@@ -87,7 +87,7 @@ def _overflow_page(
         shown = linkable[: room * MAX_ACTIONS_ELEMENTS]
         for start in range(0, len(shown), MAX_ACTIONS_ELEMENTS):
             buttons = [
-                watch_button(f"{i + 1}. {item.name}", item.replay.video_url.strip())
+                watch_button(f"{i + 1}. {item.name}", item.replay.url.strip())
                 for i, item in shown[start : start + MAX_ACTIONS_ELEMENTS]
                 if item.replay is not None
             ]

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from bot.core.meetings import LiveReplay
 from bot.core.outcomes import LookupProblem
 from bot.core.recent import RecentList, RecentMeeting
 from bot.i18n import Locale, t
-from bot.meeting.models import LiveReplay
 from bot.slack.render.block_kit import (
     BlockDict,
     Message,
@@ -48,31 +48,31 @@ def _failure_key(recent: RecentList) -> str:
     return "recent_busy" if recent.problem is LookupProblem.BUSY else "recent_failed"
 
 
-def _linkable(replays: list[LiveReplay]) -> list[LiveReplay]:
-    return [r for r in replays if is_linkable_url(r.video_url.strip())]
+def _linkable(replays: tuple[LiveReplay, ...]) -> list[LiveReplay]:
+    return [r for r in replays if is_linkable_url(r.url.strip())]
 
 
 def compact_card(item: RecentMeeting, locale: Locale) -> list[BlockDict]:
     """One or two blocks: the meeting's line and its replays as buttons."""
-    meeting = item.meeting
-    subject = one_line(meeting.subject or item.replays.subject) or t("untitled_meeting", locale)
+    entry, meeting = item.entry, item.meeting
+    subject = one_line(entry.subject or meeting.subject) or t("untitled_meeting", locale)
     facts = [
         f"*{cut(subject, _SUBJECT_LIMIT, escape=True)}*",
-        t("recent_ended", locale, when=when(meeting.end_time)),
+        t("recent_ended", locale, when=when(entry.end)),
     ]
-    code = one_line(meeting.meeting_code or item.replays.meeting_code)
+    code = one_line(entry.code or meeting.code)
     if code:
         facts.append(t("card_code", locale, code=f"`{cut(code, 40, escape=True)}`"))
-    replays = _linkable(item.replays.live_replay_list)
+    replays = _linkable(meeting.live_replays)
     text = " · ".join(facts)
     watch = t("watch_button", locale)
     if len(replays) <= 1:
-        accessory = watch_button(watch, replays[0].video_url.strip()) if replays else None
+        accessory = watch_button(watch, replays[0].url.strip()) if replays else None
         return [section(cut(text, MAX_SECTION_TEXT, escape=False), accessory)]
     labelled = [
         watch_button(
-            f"{n}. {one_line(r.live_subject) or t('untitled_replay', locale, n=n)}",
-            r.video_url.strip(),
+            f"{n}. {one_line(r.subject) or t('untitled_replay', locale, n=n)}",
+            r.url.strip(),
         )
         for n, r in enumerate(replays[:MAX_ACTIONS_ELEMENTS], 1)
     ]
@@ -102,9 +102,9 @@ def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[Bloc
     if rest:
         listed = [
             f"{cut(one_line(m.subject) or t('untitled_meeting', locale), _MORE_SUBJECT_LIMIT, escape=True)}"
-            f" (`{escape_mrkdwn(m.meeting_code)}`)"
+            f" (`{escape_mrkdwn(m.code)}`)"
             for m in recent.unchecked[:_MORE_LISTED]
-            if m.meeting_code
+            if m.code
         ]
         if len(recent.unchecked) > _MORE_LISTED:
             listed.append("…")
@@ -117,12 +117,12 @@ def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[Bloc
 
 def render_recent(recent: RecentList, *, locale: Locale) -> list[Message]:
     """The answer to `/replays` and `/replays recent [days]`: one message, ending with the usage
-    hint the empty command used to give."""
+    hint, since a bare `/replays` lands here and should still teach the rest of the grammar."""
     hint = context(t("recent_hint", locale))
     blocks = [*recent_blocks(recent, locale, room=MAX_BLOCKS - 1), hint]
     lines = [t("recent_header", locale, days=recent.days)]
     lines += [
-        escape_mrkdwn(one_line(item.meeting.subject)) or t("untitled_meeting", locale)
+        escape_mrkdwn(one_line(item.entry.subject)) or t("untitled_meeting", locale)
         for item in recent.shown
     ]
     if recent.problem is not None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 import orjson
 
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupResult
-from bot.core.parsing import MeetingRef, ref_from_digits
+from bot.core.parsing import ref_from_digits
 from bot.i18n import Locale, t
 from bot.slack.render.block_kit import BlockDict, actions, primary_button
 from bot.slack.render.limits import MAX_BUTTON_VALUE

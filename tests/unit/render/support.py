@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupResult
-from bot.core.parsing import MeetingRef
-from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.slack.render.messages import SHARE_ACTION_ID
 from tests.fakes.block_kit import assert_valid_message, button_urls, mrkdwn_texts
 
@@ -18,24 +17,22 @@ ID = MeetingRef("id", "7567173273889276131")
 
 def replay(n: int, code: str = "295150176") -> LiveReplay:
     return LiveReplay(
-        live_room_id=str(1000 + n),
-        live_subject=f"Part {n}",
-        video_url=f"https://meeting.tencent.com/l/replay{n}?code={code}&b={n}",
+        room_id=str(1000 + n),
+        subject=f"Part {n}",
+        url=f"https://meeting.tencent.com/l/replay{n}?code={code}&b={n}",
     )
 
 
-def meeting(
-    replays: int = 2, subject: str = "Weekly sync", code: str = "295150176"
-) -> MeetingReplays:
-    return MeetingReplays(
+def meeting(replays: int = 2, subject: str = "Weekly sync", code: str = "295150176") -> Meeting:
+    return Meeting(
         meeting_id="7567173273889276131",
-        meeting_code=code,
+        code=code,
         subject=subject,
-        live_replay_list=[replay(n, code) for n in range(1, replays + 1)],
+        live_replays=tuple(replay(n, code) for n in range(1, replays + 1)),
     )
 
 
-def found(m: MeetingReplays, ref: MeetingRef = CODE) -> LookupResult:
+def found(m: Meeting, ref: MeetingRef = CODE) -> LookupResult:
     return LookupResult(ref=ref, meetings=(m,))
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult, Owner
-from bot.core.parsing import MeetingRef
 from bot.i18n import LOCALES, Locale, t
-from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.slack.render.messages import (
     WATCH_ACTION_ID,
     render_digest,
@@ -147,7 +146,7 @@ def test_an_empty_subject_gets_a_placeholder() -> None:
     ],
 )
 def test_an_unusable_link_is_shown_as_text_not_as_a_button(url: str) -> None:
-    m = MeetingReplays(meeting_id="1", live_replay_list=[LiveReplay(video_url=url)])
+    m = Meeting(meeting_id="1", live_replays=(LiveReplay(url=url),))
     [message] = render_lookup([found(m)], locale="en", requester="U1", shareable=False)
     assert_valid([message])
     assert_inert([message])
@@ -156,14 +155,14 @@ def test_an_unusable_link_is_shown_as_text_not_as_a_button(url: str) -> None:
 
 
 def test_a_missing_link_is_said() -> None:
-    m = MeetingReplays(meeting_id="1", live_replay_list=[LiveReplay(video_url="")])
+    m = Meeting(meeting_id="1", live_replays=(LiveReplay(url=""),))
     [message] = render_lookup([found(m)], locale="en", requester="U1", shareable=False)
     assert t("replay_link_missing", "en") in message["blocks"][-1]["text"]["text"]
 
 
 def test_a_link_of_exactly_3000_characters_is_a_button() -> None:
     url = "https://meeting.tencent.com/" + "a" * (3000 - len("https://meeting.tencent.com/"))
-    m = MeetingReplays(meeting_id="1", live_replay_list=[LiveReplay(video_url=url)])
+    m = Meeting(meeting_id="1", live_replays=(LiveReplay(url=url),))
     [message] = render_lookup([found(m)], locale="en", requester="U1", shareable=False)
     assert_valid([message])
     assert button_urls(message) == [url]

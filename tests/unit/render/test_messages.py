@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.core.meetings import LiveReplay, Meeting
 from bot.core.outcomes import LookupProblem, LookupResult
 from bot.core.parsing import Invalid, Problem
 from bot.i18n import LOCALES, Locale
-from bot.meeting.models import LiveReplay, MeetingReplays
 from bot.slack.render.messages import (
     lookup_ack_text,
     render_digest,
@@ -82,15 +82,15 @@ _TEXTS = st.one_of(
     st.text(max_size=5000),
     st.sampled_from(["", "<!channel>", "*bold*", "&amp;", "<https://x|y>", "\n\n", "🎉" * 200]),
 )
-_REPLAYS = st.builds(LiveReplay, live_room_id=_TEXTS, live_subject=_TEXTS, video_url=_URLS)
+_REPLAYS = st.builds(LiveReplay, room_id=_TEXTS, subject=_TEXTS, url=_URLS)
 _MEETINGS = st.builds(
-    MeetingReplays,
+    Meeting,
     meeting_id=st.text("0123456789", min_size=19, max_size=20),
-    meeting_code=st.one_of(st.text("0123456789", min_size=9, max_size=12), _TEXTS),
+    code=st.one_of(st.text("0123456789", min_size=9, max_size=12), _TEXTS),
     subject=_TEXTS,
     # Drawn size first: plain `st.lists` rarely goes past a dozen, and splitting needs 50+.
-    live_replay_list=st.integers(0, 100).flatmap(
-        lambda n: st.lists(_REPLAYS, min_size=n, max_size=n)
+    live_replays=st.integers(0, 100).flatmap(
+        lambda n: st.lists(_REPLAYS, min_size=n, max_size=n).map(tuple)
     ),
 )
 _PROBLEMS = st.one_of(st.none(), st.sampled_from(list(LookupProblem)))
@@ -108,9 +108,9 @@ def _good_url(url: str) -> bool:
         return False
 
 
-def _assert_reachable(messages: list[dict], meetings: list[MeetingReplays]) -> None:
+def _assert_reachable(messages: list[dict], meetings: list[Meeting]) -> None:
     reached = set(all_urls(messages))
-    expected = {r.video_url.strip() for m in meetings for r in m.live_replay_list}
+    expected = {r.url.strip() for m in meetings for r in m.live_replays}
     missing = {url for url in expected if _good_url(url)} - reached
     assert len(missing) <= not_shown(messages)
     assert reached <= expected
@@ -124,7 +124,7 @@ def _assert_reachable(messages: list[dict], meetings: list[MeetingReplays]) -> N
 )
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_look_up_renders_valid_inert_reachable_messages(
-    cases: list[tuple[MeetingReplays, LookupProblem | None]],
+    cases: list[tuple[Meeting, LookupProblem | None]],
     locale: Locale,
     shareable: bool,
     max_messages: int,
@@ -147,7 +147,7 @@ def test_any_look_up_renders_valid_inert_reachable_messages(
 @given(_MEETINGS, st.sampled_from(LOCALES))
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_digest_renders_valid_inert_messages_with_every_replay(
-    m: MeetingReplays, locale: Locale
+    m: Meeting, locale: Locale
 ) -> None:
     messages = render_digest(m, locale=locale)
     assert_valid(messages)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.meeting.models import LiveReplay, MeetingReplays
+from bot.core.meetings import LiveReplay, Meeting
 from bot.slack.render.messages import (
     render_digest,
     render_digest_give_up,
@@ -28,14 +28,14 @@ def test_escape_mrkdwn() -> None:
 
 def test_subjects_cannot_mention_or_link() -> None:
     evil = "<!channel> *now* & <https://evil.example|click> <@U999> &lt;"
-    m = MeetingReplays(
+    m = Meeting(
         meeting_id="1",
-        meeting_code=evil,
+        code=evil,
         subject=evil,
-        live_replay_list=[
-            LiveReplay(live_room_id=evil, live_subject=evil, video_url="https://x.example/a"),
-            LiveReplay(live_subject="x", video_url="javascript:<!here>"),
-        ],
+        live_replays=(
+            LiveReplay(room_id=evil, subject=evil, url="https://x.example/a"),
+            LiveReplay(subject="x", url="javascript:<!here>"),
+        ),
     )
     for messages in (
         render_lookup([found(m)], locale="en", requester="U1", shareable=True),

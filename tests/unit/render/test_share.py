@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult
-from bot.core.parsing import MeetingRef
 from bot.slack.render.messages import (
     render_lookup,
 )

@@ -1,0 +1,37 @@
+"""What the core asks the meeting service, declared as Protocols; `bot.meeting.client` implements
+them on Tencent Meeting. Each raises `bot.core.failures.MeetingServiceError` when it gets no
+answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bot.core.meetings import DirectoryUser, History, Meeting
+
+
+class ReplaySource(Protocol):
+    """A meeting's replays, as its creator `userid` sees them (the service answers nobody else)."""
+
+    async def replays_by_code(self, meeting_code: str, *, userid: str) -> Sequence[Meeting]: ...
+
+    async def replays_by_id(self, meeting_id: str, *, userid: str) -> Sequence[Meeting]: ...
+
+
+class HistorySource(Protocol):
+    """The meetings a user created or attended that ended in a window, newest first."""
+
+    async def ended_meetings(
+        self, userid: str, *, start: datetime, end: datetime, max_pages: int
+    ) -> History:
+        """Reads at most `max_pages` pages (a call each); `History.calls` says how many it read."""
+        ...
+
+
+class Directory(Protocol):
+    """The enterprise's users, read by an admin (`operator_id`)."""
+
+    async def user_detail(self, userid: str, *, operator_id: str) -> DirectoryUser: ...
+
+    async def list_users(self, *, operator_id: str) -> Sequence[DirectoryUser]: ...
