@@ -1,6 +1,6 @@
 """Group commit: many concurrent writers, one transaction per round.
 
-Each caller waits for its own item to be durable, as before, but items that arrive while a
+Each caller waits for its own item to be durable, but items that arrive while a
 transaction is running share the next one instead of queueing for a transaction each. With nobody
 else writing, an item is written at once, alone: no added latency when the app is quiet.
 """

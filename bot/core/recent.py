@@ -8,7 +8,7 @@ meeting and a userid, so it is kept in the database (`MeetingStore.note_not_crea
 meeting costs no replays call again, on any day, in any instance. A successful look-up teaches
 the meeting's creator (used by `bot.core.visibility`).
 
-One list costs one history call (a page per 20 meetings) plus at most one replays call per
+One list costs one history call per page of meetings plus at most one replays call per
 meeting not already known, checked newest first, a batch at a time, until `MAX_SHOWN` meetings
 with replays are found: the meetings after those are announced, not looked at. Lists are kept
 per person and window for a few minutes, and identical requests at once share their calls
@@ -39,7 +39,7 @@ DEFAULT_DAYS = 7
 MAX_DAYS = 90
 #: the most meetings one answer shows (as many as one look-up command may name)
 MAX_SHOWN = 10
-#: history pages read per list (20 meetings each): enough for any person's 90 days of meetings
+#: history pages read per list (a call each): enough for any person's 90 days of meetings
 HISTORY_PAGES = 10
 
 

@@ -1,7 +1,7 @@
 """Who may see a meeting's replays: the creator's choice, and the look-ups that follow from it.
 
 Tencent shows a meeting's replays only to its creator. A creator may share them with their Slack
-workspace (`/replays visibility workspace`); the default, `me`, keeps today's behaviour. The app
+workspace (`/replays visibility workspace`); the default, `me`, keeps Tencent's own rule. The app
 learns each meeting's creator from `meeting.end` and from the creator's own successful look-ups,
 and keeps it (`MeetingStore`): by meeting ID for good, by code for 30 days, since codes are
 recycled 30 days after a meeting's scheduled start.

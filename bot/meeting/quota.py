@@ -5,9 +5,8 @@ every caller in the process draws from one `CallBudget`: never more than N calls
 
 **People before digests.** Every call is made in a lane. `Lane.PEOPLE` is the default: slash
 commands, mentions, the share button, the directory a look-up needs. `Lane.BACKGROUND` is work
-nobody is waiting for: the digest worker and the replay poller mark their work with `in_lane` or
-`bind_lane`, a context variable (as `bot.core.correlation` is) that every task and call made under
-it inherits, and the client hands the lane of the work it serves to `acquire`. Whenever a turn
+nobody is waiting for: the digest worker and the replay poller mark their work so
+(`bot.core.lanes`), and the client hands the lane of the work it serves to `acquire`. Whenever a turn
 comes free and both lanes have callers waiting, it goes to the background caller waiting longest
 only while background calls hold fewer than `floor` of the turns in the window (a quarter of the
 budget by default), else to the person waiting longest. So a person arriving behind queued digests
