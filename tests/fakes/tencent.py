@@ -23,7 +23,6 @@ Where Tencent's behaviour is not pinned down by spec/tencent-meeting.md, this fa
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import math
 import time
@@ -41,25 +40,38 @@ from aiohttp import web
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.models import LiveReplay
 from bot.meeting.quota import CallBudget
-from bot.meeting.signing import Credentials, sign
+from bot.meeting.signing import Credentials
 
-TIMESTAMP_SKEW = 300
-REPLAY_WINDOW = 300
-MAX_PAGE_SIZE = 20
+# The wire rules live in tencent_protocol; the names tests import from here stay importable here.
+from tests.fakes.tencent_protocol import BAD_IDENTITY as BAD_IDENTITY
+from tests.fakes.tencent_protocol import (
+    BAD_PARAMETER,
+    MAX_PAGE_SIZE,
+    MEETING_CODE_NOT_FOUND,
+    MEETING_ID_NOT_FOUND,
+    NONCE_REPLAYED,
+    NOT_CREATOR,
+    OVER_QUOTA,
+    REPLAY_WINDOW,
+    USER_NOT_REGISTERED,
+    Refused,
+    Rejection,
+    error_body,
+    instance_id,
+    optional_positive_int,
+    optional_seconds,
+    positive_int,
+    required,
+    unix_seconds,
+    verify_request,
+)
+from tests.fakes.tencent_protocol import BAD_SIGNATURE as BAD_SIGNATURE
+from tests.fakes.tencent_protocol import CLOCK_SKEW as CLOCK_SKEW
+from tests.fakes.tencent_protocol import TIMESTAMP_SKEW as TIMESTAMP_SKEW
+
 HISTORY_DEFAULT_PAGE_SIZE = 10
 HISTORY_MAX_SPAN = 90 * 86400
 HISTORY_ONE_BOUND_SPAN = 31 * 86400
-
-BAD_PARAMETER = 10001
-USER_NOT_REGISTERED = 190001
-NOT_CREATOR = 190315
-MEETING_ID_NOT_FOUND = 9003
-MEETING_CODE_NOT_FOUND = 190457
-CLOCK_SKEW = 190300
-NONCE_REPLAYED = 190301
-BAD_IDENTITY = 190303
-OVER_QUOTA = 190310
-BAD_SIGNATURE = 200003
 
 # The example of the live-replays API page (spec/live-replays-api.zh.txt).
 SPEC_EXAMPLE_MEETING_ID = "1900004128969145064"
@@ -84,92 +96,6 @@ DEFAULT_CREDENTIALS = Credentials(
     secret_id="AKIDfakeTencentSecretId00000001",
     secret_key="fake-tencent-secret-key-0123456789",
 )
-
-
-@dataclass(frozen=True)
-class Rejection:
-    """Why Tencent would refuse a request: HTTP status, error_code and message."""
-
-    status: int
-    error_code: int
-    message: str
-
-
-def verify_request(
-    headers: Mapping[str, str],
-    *,
-    method: str,
-    uri: str,
-    body: str,
-    credentials: Credentials,
-    now: float,
-) -> Rejection | None:
-    """Check a request's headers and signature as Tencent does (all but the nonce-replay check).
-
-    `headers` must keep the names exactly as sent; `uri` is the raw path and query as received.
-    """
-    for check in (_check_identity, _check_timestamp, _check_plain_headers):
-        rejection = check(headers, credentials, now)
-        if rejection is not None:
-            return rejection
-    nonce = headers.get("X-TC-Nonce", "")
-    if not nonce.isdigit() or int(nonce) <= 0:
-        return Rejection(500, BAD_SIGNATURE, "X-TC-Nonce must be a positive integer")
-    expected = sign(
-        secret_id=credentials.secret_id,
-        secret_key=credentials.secret_key,
-        method=method,
-        uri=uri,
-        body=body,
-        timestamp=headers["X-TC-Timestamp"],
-        nonce=nonce,
-    )
-    if not hmac.compare_digest(expected, headers.get("X-TC-Signature", "")):
-        return Rejection(500, BAD_SIGNATURE, "Signature failed")
-    return None
-
-
-def _check_identity(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    if headers.get("X-TC-Key") != credentials.secret_id:
-        return Rejection(400, BAD_IDENTITY, "invalid X-TC-Key")
-    if headers.get("AppId") != credentials.app_id:
-        return Rejection(400, BAD_IDENTITY, "invalid AppId")
-    if headers.get("SdkId") != credentials.sdk_id:
-        # Absent when none was assigned, equal to it when one was; an empty one is wrong too.
-        return Rejection(400, BAD_IDENTITY, "invalid SdkId")
-    return None
-
-
-def _check_timestamp(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    timestamp = headers.get("X-TC-Timestamp", "")
-    if not timestamp.isdigit() or abs(int(timestamp) - now) > TIMESTAMP_SKEW:
-        return Rejection(400, CLOCK_SKEW, "X-TC-Timestamp missing or too far from server time")
-    return None
-
-
-def _check_plain_headers(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    if headers.get("X-TC-Registered") != "1":
-        return Rejection(400, BAD_PARAMETER, "X-TC-Registered must be 1")
-    if not headers.get("Content-Type", "").startswith("application/json"):
-        return Rejection(400, BAD_PARAMETER, "Content-Type must be application/json")
-    return None
-
-
-def error_body(error_code: int, message: str) -> dict[str, Any]:
-    """Tencent's error body; new_error_code follows the spec's example (190315 → 200190315)."""
-    return {
-        "error_info": {
-            "error_code": error_code,
-            "new_error_code": 200_000_000 + error_code,
-            "message": message,
-        }
-    }
 
 
 @dataclass
@@ -251,14 +177,6 @@ class _Fault:
     kind: str
     status: int = 502
     error_code: int | None = None
-
-
-class _Refused(Exception):
-    """Internal: answer this request with a Tencent error body."""
-
-    def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection.message)
-        self.rejection = rejection
 
 
 @dataclass
@@ -368,8 +286,8 @@ class FakeTencent:
             creator,
             rows,
             replays_appear_after,
-            start_time=_unix_seconds(start),
-            end_time=_unix_seconds(end),
+            start_time=unix_seconds(start),
+            end_time=unix_seconds(end),
             attendees=set(attendees),
             meeting_type=meeting_type,
         )
@@ -424,7 +342,7 @@ class FakeTencent:
         fault = self._state.faults.popleft() if self._state.faults else None
         try:
             response = await self._answer(request, handler, call, fault)
-        except _Refused as refused:
+        except Refused as refused:
             response = self._error(refused.rejection)
         call.status = response.status
         call.error_code = response.get(_ERROR_CODE)
@@ -484,7 +402,7 @@ class FakeTencent:
         if rejection is None:
             rejection = self._check_replay(call.headers, now)
         if rejection is not None:
-            raise _Refused(rejection)
+            raise Refused(rejection)
 
     def _check_replay(self, headers: Mapping[str, str], now: float) -> Rejection | None:
         seen = self._state.seen_nonces
@@ -504,30 +422,30 @@ class FakeTencent:
             times.popleft()
         times.append(now)
         if len(times) > self.calls_per_minute:
-            raise _Refused(Rejection(429, OVER_QUOTA, "app over its calls-per-minute quota"))
+            raise Refused(Rejection(429, OVER_QUOTA, "app over its calls-per-minute quota"))
 
     # --- endpoints -----------------------------------------------------------------------------
 
     async def _replays_by_code(self, request: web.Request) -> web.Response:
         userid = self._registered_user(request.query, "userid")
-        _instance_id(request.query)
-        code = _required(request.query, "meeting_code")
+        instance_id(request.query)
+        code = required(request.query, "meeting_code")
         meeting = next((m for m in self._state.meetings.values() if m.meeting_code == code), None)
         if meeting is None:
-            raise _Refused(Rejection(400, MEETING_CODE_NOT_FOUND, "meeting code not exist"))
+            raise Refused(Rejection(400, MEETING_CODE_NOT_FOUND, "meeting code not exist"))
         return self._replays(meeting, userid)
 
     async def _replays_by_id(self, request: web.Request) -> web.Response:
         userid = self._registered_user(request.query, "userid")
-        _instance_id(request.query)
+        instance_id(request.query)
         meeting = self._state.meetings.get(request.match_info["meeting_id"])
         if meeting is None:
-            raise _Refused(Rejection(500, MEETING_ID_NOT_FOUND, "MEETING NOT EXIST"))
+            raise Refused(Rejection(500, MEETING_ID_NOT_FOUND, "MEETING NOT EXIST"))
         return self._replays(meeting, userid)
 
     def _replays(self, meeting: FakeMeeting, userid: str) -> web.Response:
         if meeting.creator != userid:
-            raise _Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
+            raise Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
         meeting.lookups += 1
         return self._json({"meeting_number": 1, "meeting_info_list": [meeting.info()]})
 
@@ -535,15 +453,15 @@ class FakeTencent:
         self._registered_user(request.query, "operator_id")
         user = self._state.users.get(request.match_info["userid"])
         if user is None:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
         return self._json(user.as_json())
 
     async def _user_list(self, request: web.Request) -> web.Response:
         self._registered_user(request.query, "operator_id")
-        page = _positive_int(request.query, "page")
-        page_size = _positive_int(request.query, "page_size")
+        page = positive_int(request.query, "page")
+        page_size = positive_int(request.query, "page_size")
         if page_size > MAX_PAGE_SIZE:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
         users = list(self._state.users.values())
         chunk = users[(page - 1) * page_size : page * page_size]
         return self._json(
@@ -559,12 +477,12 @@ class FakeTencent:
     async def _history(self, request: web.Request) -> web.Response:
         userid = request.match_info["userid"]
         if userid not in self._state.users:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
-        _instance_id(request.query)
-        page_size = _optional_positive_int(request.query, "page_size", HISTORY_DEFAULT_PAGE_SIZE)
-        page = _optional_positive_int(request.query, "page", 1)
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+        instance_id(request.query)
+        page_size = optional_positive_int(request.query, "page_size", HISTORY_DEFAULT_PAGE_SIZE)
+        page = optional_positive_int(request.query, "page", 1)
         if page_size > MAX_PAGE_SIZE:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
         start, end = self._history_window(request.query)
         ended = sorted(
             (
@@ -589,8 +507,8 @@ class FakeTencent:
         )
 
     def _history_window(self, query: Mapping[str, str]) -> tuple[int, int]:
-        start = _optional_seconds(query, "start_time")
-        end = _optional_seconds(query, "end_time")
+        start = optional_seconds(query, "start_time")
+        end = optional_seconds(query, "end_time")
         if start is None and end is None:
             end = int(self.clock())
         if start is None:
@@ -599,15 +517,15 @@ class FakeTencent:
         if end is None:
             end = start + HISTORY_ONE_BOUND_SPAN
         if end < start:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "end_time must not be before start_time"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "end_time must not be before start_time"))
         if end - start > HISTORY_MAX_SPAN:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "time span must be at most 90 days"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "time span must be at most 90 days"))
         return start, end
 
     def _registered_user(self, query: Mapping[str, str], name: str) -> str:
-        userid = _required(query, name)
+        userid = required(query, name)
         if userid not in self._state.users:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, f"{name} is not a registered user"))
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, f"{name} is not a registered user"))
         return userid
 
     # --- responses -----------------------------------------------------------------------------
@@ -629,48 +547,6 @@ class FakeTencent:
 def _raw_headers(request: web.Request) -> dict[str, str]:
     """Header names exactly as sent (Tencent's are case-sensitive), unlike request.headers."""
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.raw_headers}
-
-
-def _required(query: Mapping[str, str], name: str) -> str:
-    value = query.get(name, "")
-    if not value:
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} is required"))
-    return value
-
-
-def _positive_int(query: Mapping[str, str], name: str) -> int:
-    value = _required(query, name)
-    if not value.isdigit() or int(value) < 1:
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be a positive integer"))
-    return int(value)
-
-
-def _optional_positive_int(query: Mapping[str, str], name: str, default: int) -> int:
-    return _positive_int(query, name) if name in query else default
-
-
-def _optional_seconds(query: Mapping[str, str], name: str) -> int | None:
-    if name not in query:
-        return None
-    value = query[name]
-    if not (value.isascii() and value.isdigit()):
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be Unix seconds"))
-    return int(value)
-
-
-def _unix_seconds(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise ValueError("meeting times must be timezone-aware")
-    return math.floor(moment.timestamp())
-
-
-def _instance_id(query: Mapping[str, str]) -> int:
-    value = _required(query, "instanceid")
-    if not value.isdigit():
-        raise _Refused(Rejection(400, BAD_PARAMETER, "instanceid must be an integer"))
-    return int(value)
 
 
 _REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid"})
