@@ -18,6 +18,11 @@ Where Tencent's behaviour is not pinned down by spec/tencent-meeting.md, this fa
   the user created or attended, whose end falls in [start_time, end_time] (both inclusive), newest
   end first. With one bound it assumes a 31-day window from it, with none the last 31 days.
 - Header names are checked case-sensitively, as Tencent documents.
+- Cloud recordings (`GET /v1/records`, `GET /v1/addresses/{id}`) are served by
+  `tests.fakes.tencent_records`, whose docstring lists its own choices; the wire rules every
+  endpoint shares are in `tests.fakes.tencent_protocol`.
+- Every call is recorded with its endpoint's name (`calls_to`, `call_counts`), so that a test can
+  assert that an answer cost no Tencent call.
 """
 
 from __future__ import annotations
@@ -25,22 +30,24 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import secrets
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.models import LiveReplay
 from bot.meeting.quota import CallBudget
-from bot.meeting.signing import Credentials
+from bot.meeting.signing import Credentials, build_uri, signed_headers
 
 # The wire rules live in tencent_protocol; the names tests import from here stay importable here.
 from tests.fakes.tencent_protocol import BAD_IDENTITY as BAD_IDENTITY
@@ -68,6 +75,16 @@ from tests.fakes.tencent_protocol import (
 from tests.fakes.tencent_protocol import BAD_SIGNATURE as BAD_SIGNATURE
 from tests.fakes.tencent_protocol import CLOCK_SKEW as CLOCK_SKEW
 from tests.fakes.tencent_protocol import TIMESTAMP_SKEW as TIMESTAMP_SKEW
+from tests.fakes.tencent_records import (
+    CLOUD_RECORDING,
+    DONE,
+    TRANSCODING,
+    FakeRecording,
+    RecordingSharing,
+    RecordsApi,
+    sharing_url,
+)
+from tests.fakes.tencent_webhook import RECORDING_COMPLETED, RECORDING_DELETED, recording_event
 
 HISTORY_DEFAULT_PAGE_SIZE = 10
 HISTORY_MAX_SPAN = 90 * 86400
@@ -110,6 +127,8 @@ class RecordedCall:
     trace_id: str
     status: int | None = None
     error_code: int | None = None
+    #: the route's name ("records", "addresses", "replays_by_code", ...); "" for an unknown path
+    endpoint: str = ""
 
 
 @dataclass
@@ -119,6 +138,10 @@ class FakeUser:
     username: str = ""
     phone: str = ""
     status: str = "1"
+    #: may read every recording of the enterprise
+    super_admin: bool = False
+    #: has recording-management rights: may read every recording too
+    manages_recordings: bool = False
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -145,6 +168,8 @@ class FakeMeeting:
     #: users who attended without creating it: they see it in their history, not its replays
     attendees: set[str] = field(default_factory=set)
     meeting_type: int = 0
+    #: cloud recordings, seeded with FakeTencent.add_recording
+    recordings: list[FakeRecording] = field(default_factory=list)
 
     def history_info(self) -> dict[str, Any]:
         # Times as strings of Unix seconds, as Tencent sends them.
@@ -210,6 +235,7 @@ class FakeTencent:
         self.clock = clock
         self.calls: list[RecordedCall] = []
         self._state = _State()
+        self._recordings = RecordsApi(self._state.users, self._state.meetings, lambda: self.clock())
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -218,11 +244,17 @@ class FakeTencent:
 
     async def start(self) -> FakeTencent:
         app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/v1/meetings/live_play/replays", self._replays_by_code)
-        app.router.add_get("/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id)
-        app.router.add_get("/v1/users/list", self._user_list)
-        app.router.add_get("/v1/history/meetings/{userid}", self._history)
-        app.router.add_get("/v1/users/{userid}", self._user_detail)
+        # The route names are the endpoint names of `calls_to` and `call_counts`.
+        add = app.router.add_get
+        add("/v1/meetings/live_play/replays", self._replays_by_code, name="replays_by_code")
+        add(
+            "/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id, name="replays_by_id"
+        )
+        add("/v1/users/list", self._user_list, name="user_list")
+        add("/v1/history/meetings/{userid}", self._history, name="history")
+        add("/v1/users/{userid}", self._user_detail, name="user_detail")
+        add("/v1/records", self._records, name="records")
+        add("/v1/addresses/{record_file_id}", self._addresses, name="addresses")
         # handler_cancellation: a hung answer ends when the client hangs up, not at shutdown.
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
@@ -254,9 +286,24 @@ class FakeTencent:
         return self._credentials
 
     def add_user(
-        self, userid: str, *, email: str = "", username: str = "", phone: str = ""
+        self,
+        userid: str,
+        *,
+        email: str = "",
+        username: str = "",
+        phone: str = "",
+        super_admin: bool = False,
+        manages_recordings: bool = False,
     ) -> FakeUser:
-        user = FakeUser(userid, email=email, username=username or userid, phone=phone)
+        """A registered user; a super admin or recording manager may read every recording."""
+        user = FakeUser(
+            userid,
+            email=email,
+            username=username or userid,
+            phone=phone,
+            super_admin=super_admin,
+            manages_recordings=manages_recordings,
+        )
         self._state.users[userid] = user
         return user
 
@@ -308,6 +355,103 @@ class FakeTencent:
 
     def meeting(self, meeting_id: str) -> FakeMeeting:
         return self._state.meetings[meeting_id]
+
+    # --- cloud recordings (tests.fakes.tencent_records) -----------------------------------------
+
+    def add_recording(
+        self,
+        meeting_id: str,
+        *,
+        start: datetime | None = None,
+        state: int = DONE,
+        files: int | Sequence[tuple[timedelta, int]] = 1,
+        sharing: RecordingSharing | None = None,
+        record_type: int = CLOUD_RECORDING,
+    ) -> FakeRecording:
+        """A cloud recording of an added meeting; `sharing` None means sharing is off.
+
+        `start` (aware; by default the meeting's start, else an hour ago) is its media_start_time.
+        `files` is a number of 30-minute files of 50 MB, or (length, size in bytes) per file, one
+        after the other from `start`. `state` 1 recording, 2 transcoding, 3 done (files listed).
+        """
+        meeting = self._state.meetings[meeting_id]
+        if start is None:
+            seconds = meeting.start_time or int(self.clock()) - 3600
+            start = datetime.fromtimestamp(seconds, UTC)
+        return self._recordings.add_recording(
+            meeting,
+            start=start,
+            state=state,
+            files=files,
+            sharing=sharing,
+            record_type=record_type,
+        )
+
+    def recordings(self, meeting_id: str) -> list[FakeRecording]:
+        return self._state.meetings[meeting_id].recordings
+
+    def finish_transcoding(self, meeting_id: str) -> list[FakeRecording]:
+        """Every recording of the meeting still being transcoded (state 2) is done (3) now."""
+        done = [r for r in self.recordings(meeting_id) if r.state == TRANSCODING]
+        for recording in done:
+            recording.state = DONE
+        return done
+
+    def set_sharing(self, meeting_id: str, sharing: RecordingSharing | None) -> None:
+        """Turn sharing on (with these settings) or off for every recording of the meeting."""
+        for recording in self.recordings(meeting_id):
+            recording.sharing = sharing
+
+    def delete_recordings(self, meeting_id: str) -> list[FakeRecording]:
+        """Remove the meeting's recordings (as its creator would); returns what was removed."""
+        meeting = self._state.meetings[meeting_id]
+        removed, meeting.recordings = meeting.recordings, []
+        return removed
+
+    def sharing_url(self, meeting_id: str) -> str:
+        """The one link Tencent gives for all shared files of this meeting."""
+        return sharing_url(meeting_id)
+
+    def recording_completed_event(
+        self, meeting_id: str, recordings: Sequence[FakeRecording] | None = None
+    ) -> dict[str, Any]:
+        """The `recording.completed` event Tencent would send for these (default: all done)."""
+        chosen = recordings if recordings is not None else self.recordings(meeting_id)
+        files = [i for r in chosen if r.state == DONE for i in r.record_file_ids]
+        return self._recording_event(RECORDING_COMPLETED, meeting_id, files)
+
+    def recording_deleted_event(
+        self, meeting_id: str, recordings: Sequence[FakeRecording]
+    ) -> dict[str, Any]:
+        """The `recording.deleted` event for recordings removed with `delete_recordings`."""
+        files = [i for r in recordings for i in r.record_file_ids]
+        return self._recording_event(RECORDING_DELETED, meeting_id, files)
+
+    def _recording_event(self, event: str, meeting_id: str, files: list[str]) -> dict[str, Any]:
+        meeting = self._state.meetings[meeting_id]
+        creator = self._state.users.get(meeting.creator)
+        return recording_event(
+            event,
+            meeting.meeting_id,
+            meeting.meeting_code,
+            meeting.subject,
+            meeting.creator,
+            files,
+            start_time=meeting.start_time,
+            end_time=meeting.end_time,
+            creator_name=creator.username if creator else meeting.creator,
+            meeting_type=meeting.meeting_type,
+        )
+
+    # --- what was called -----------------------------------------------------------------------
+
+    def calls_to(self, endpoint: str) -> list[RecordedCall]:
+        """The calls to one endpoint, by route name: "records", "addresses", "history", ..."""
+        return [call for call in self.calls if call.endpoint == endpoint]
+
+    def call_counts(self) -> Counter[str]:
+        """How many calls each endpoint got (refused ones included)."""
+        return Counter(call.endpoint for call in self.calls)
 
     # --- fault injection -----------------------------------------------------------------------
 
@@ -374,6 +518,7 @@ class FakeTencent:
             headers=_raw_headers(request),
             time=time.monotonic(),
             trace_id=uuid.uuid4().hex,
+            endpoint=request.match_info.route.name or "",
         )
         self.calls.append(call)
         return call
@@ -448,6 +593,13 @@ class FakeTencent:
             raise Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
         meeting.lookups += 1
         return self._json({"meeting_number": 1, "meeting_info_list": [meeting.info()]})
+
+    async def _records(self, request: web.Request) -> web.Response:
+        return self._json(self._recordings.records(request.query))
+
+    async def _addresses(self, request: web.Request) -> web.Response:
+        record_file_id = request.match_info["record_file_id"]
+        return self._json(self._recordings.addresses(record_file_id, request.query))
 
     async def _user_detail(self, request: web.Request) -> web.Response:
         self._registered_user(request.query, "operator_id")
@@ -549,7 +701,7 @@ def _raw_headers(request: web.Request) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.raw_headers}
 
 
-_REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid"})
+_REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid", "record_file_id"})
 
 
 def _strip_required(value: Any) -> Any:
@@ -579,6 +731,29 @@ def client_for(
     settings.update(overrides)
     credentials = settings.pop("credentials", fake.credentials)
     return TencentMeetingClient(session, credentials, **settings)
+
+
+async def signed_get(
+    session: aiohttp.ClientSession,
+    fake: FakeTencent,
+    path: str,
+    params: Sequence[tuple[str, str | int]] = (),
+) -> tuple[int, Any]:
+    """GET `path` signed as Tencent expects, without the bot's client: (status, parsed JSON body).
+
+    For tests of the fake itself and of endpoints the client does not call yet.
+    """
+    uri = build_uri(path, params)
+    headers = signed_headers(
+        fake.credentials,
+        method="GET",
+        uri=uri,
+        body="",
+        timestamp=int(fake.clock()),
+        nonce=secrets.randbelow(10**9) + 1,
+    )
+    async with session.get(URL(fake.base_url + uri, encoded=True), headers=headers) as response:
+        return response.status, json.loads(await response.text())
 
 
 @pytest.fixture
