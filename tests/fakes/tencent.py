@@ -18,48 +18,77 @@ Where Tencent's behaviour is not pinned down by spec/tencent-meeting.md, this fa
   the user created or attended, whose end falls in [start_time, end_time] (both inclusive), newest
   end first. With one bound it assumes a 31-day window from it, with none the last 31 days.
 - Header names are checked case-sensitively, as Tencent documents.
+- Cloud recordings (`GET /v1/records`, `GET /v1/addresses/{id}`) are served by
+  `tests.fakes.tencent_records`, whose docstring lists its own choices; the wire rules every
+  endpoint shares are in `tests.fakes.tencent_protocol`.
+- Every call is recorded with its endpoint's name (`calls_to`, `call_counts`), so that a test can
+  assert that an answer cost no Tencent call.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import math
+import secrets
 import time
 import uuid
-from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
 from aiohttp import web
+from yarl import URL
 
 from bot.meeting.client import TencentMeetingClient
 from bot.meeting.models import LiveReplay
 from bot.meeting.quota import CallBudget
-from bot.meeting.signing import Credentials, sign
+from bot.meeting.signing import Credentials, build_uri, signed_headers
 
-TIMESTAMP_SKEW = 300
-REPLAY_WINDOW = 300
-MAX_PAGE_SIZE = 20
+# The wire rules live in tencent_protocol; the names tests import from here stay importable here.
+from tests.fakes.tencent_protocol import BAD_IDENTITY as BAD_IDENTITY
+from tests.fakes.tencent_protocol import (
+    BAD_PARAMETER,
+    MAX_PAGE_SIZE,
+    MEETING_CODE_NOT_FOUND,
+    MEETING_ID_NOT_FOUND,
+    NONCE_REPLAYED,
+    NOT_CREATOR,
+    OVER_QUOTA,
+    REPLAY_WINDOW,
+    USER_NOT_REGISTERED,
+    Refused,
+    Rejection,
+    error_body,
+    instance_id,
+    optional_positive_int,
+    optional_seconds,
+    positive_int,
+    required,
+    unix_seconds,
+    verify_request,
+)
+from tests.fakes.tencent_protocol import BAD_SIGNATURE as BAD_SIGNATURE
+from tests.fakes.tencent_protocol import CLOCK_SKEW as CLOCK_SKEW
+from tests.fakes.tencent_protocol import TIMESTAMP_SKEW as TIMESTAMP_SKEW
+from tests.fakes.tencent_records import (
+    CLOUD_RECORDING,
+    DONE,
+    TRANSCODING,
+    FakeRecording,
+    RecordingSharing,
+    RecordsApi,
+    sharing_url,
+)
+from tests.fakes.tencent_webhook import RECORDING_COMPLETED, RECORDING_DELETED, recording_event
+
 HISTORY_DEFAULT_PAGE_SIZE = 10
 HISTORY_MAX_SPAN = 90 * 86400
 HISTORY_ONE_BOUND_SPAN = 31 * 86400
-
-BAD_PARAMETER = 10001
-USER_NOT_REGISTERED = 190001
-NOT_CREATOR = 190315
-MEETING_ID_NOT_FOUND = 9003
-MEETING_CODE_NOT_FOUND = 190457
-CLOCK_SKEW = 190300
-NONCE_REPLAYED = 190301
-BAD_IDENTITY = 190303
-OVER_QUOTA = 190310
-BAD_SIGNATURE = 200003
 
 # The example of the live-replays API page (spec/live-replays-api.zh.txt).
 SPEC_EXAMPLE_MEETING_ID = "1900004128969145064"
@@ -86,92 +115,6 @@ DEFAULT_CREDENTIALS = Credentials(
 )
 
 
-@dataclass(frozen=True)
-class Rejection:
-    """Why Tencent would refuse a request: HTTP status, error_code and message."""
-
-    status: int
-    error_code: int
-    message: str
-
-
-def verify_request(
-    headers: Mapping[str, str],
-    *,
-    method: str,
-    uri: str,
-    body: str,
-    credentials: Credentials,
-    now: float,
-) -> Rejection | None:
-    """Check a request's headers and signature as Tencent does (all but the nonce-replay check).
-
-    `headers` must keep the names exactly as sent; `uri` is the raw path and query as received.
-    """
-    for check in (_check_identity, _check_timestamp, _check_plain_headers):
-        rejection = check(headers, credentials, now)
-        if rejection is not None:
-            return rejection
-    nonce = headers.get("X-TC-Nonce", "")
-    if not nonce.isdigit() or int(nonce) <= 0:
-        return Rejection(500, BAD_SIGNATURE, "X-TC-Nonce must be a positive integer")
-    expected = sign(
-        secret_id=credentials.secret_id,
-        secret_key=credentials.secret_key,
-        method=method,
-        uri=uri,
-        body=body,
-        timestamp=headers["X-TC-Timestamp"],
-        nonce=nonce,
-    )
-    if not hmac.compare_digest(expected, headers.get("X-TC-Signature", "")):
-        return Rejection(500, BAD_SIGNATURE, "Signature failed")
-    return None
-
-
-def _check_identity(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    if headers.get("X-TC-Key") != credentials.secret_id:
-        return Rejection(400, BAD_IDENTITY, "invalid X-TC-Key")
-    if headers.get("AppId") != credentials.app_id:
-        return Rejection(400, BAD_IDENTITY, "invalid AppId")
-    if headers.get("SdkId") != credentials.sdk_id:
-        # Absent when none was assigned, equal to it when one was; an empty one is wrong too.
-        return Rejection(400, BAD_IDENTITY, "invalid SdkId")
-    return None
-
-
-def _check_timestamp(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    timestamp = headers.get("X-TC-Timestamp", "")
-    if not timestamp.isdigit() or abs(int(timestamp) - now) > TIMESTAMP_SKEW:
-        return Rejection(400, CLOCK_SKEW, "X-TC-Timestamp missing or too far from server time")
-    return None
-
-
-def _check_plain_headers(
-    headers: Mapping[str, str], credentials: Credentials, now: float
-) -> Rejection | None:
-    if headers.get("X-TC-Registered") != "1":
-        return Rejection(400, BAD_PARAMETER, "X-TC-Registered must be 1")
-    if not headers.get("Content-Type", "").startswith("application/json"):
-        return Rejection(400, BAD_PARAMETER, "Content-Type must be application/json")
-    return None
-
-
-def error_body(error_code: int, message: str) -> dict[str, Any]:
-    """Tencent's error body; new_error_code follows the spec's example (190315 → 200190315)."""
-    return {
-        "error_info": {
-            "error_code": error_code,
-            "new_error_code": 200_000_000 + error_code,
-            "message": message,
-        }
-    }
-
-
 @dataclass
 class RecordedCall:
     """One request as the fake saw it; `status` stays None while it is unanswered (or hung)."""
@@ -184,6 +127,8 @@ class RecordedCall:
     trace_id: str
     status: int | None = None
     error_code: int | None = None
+    #: the route's name ("records", "addresses", "replays_by_code", ...); "" for an unknown path
+    endpoint: str = ""
 
 
 @dataclass
@@ -193,6 +138,10 @@ class FakeUser:
     username: str = ""
     phone: str = ""
     status: str = "1"
+    #: may read every recording of the enterprise
+    super_admin: bool = False
+    #: has recording-management rights: may read every recording too
+    manages_recordings: bool = False
 
     def as_json(self) -> dict[str, str]:
         return {
@@ -219,6 +168,8 @@ class FakeMeeting:
     #: users who attended without creating it: they see it in their history, not its replays
     attendees: set[str] = field(default_factory=set)
     meeting_type: int = 0
+    #: cloud recordings, seeded with FakeTencent.add_recording
+    recordings: list[FakeRecording] = field(default_factory=list)
 
     def history_info(self) -> dict[str, Any]:
         # Times as strings of Unix seconds, as Tencent sends them.
@@ -253,14 +204,6 @@ class _Fault:
     error_code: int | None = None
 
 
-class _Refused(Exception):
-    """Internal: answer this request with a Tencent error body."""
-
-    def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection.message)
-        self.rejection = rejection
-
-
 @dataclass
 class _State:
     users: dict[str, FakeUser] = field(default_factory=dict)
@@ -292,6 +235,7 @@ class FakeTencent:
         self.clock = clock
         self.calls: list[RecordedCall] = []
         self._state = _State()
+        self._recordings = RecordsApi(self._state.users, self._state.meetings, lambda: self.clock())
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.base_url = ""
@@ -300,11 +244,17 @@ class FakeTencent:
 
     async def start(self) -> FakeTencent:
         app = web.Application(middlewares=[self._middleware])
-        app.router.add_get("/v1/meetings/live_play/replays", self._replays_by_code)
-        app.router.add_get("/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id)
-        app.router.add_get("/v1/users/list", self._user_list)
-        app.router.add_get("/v1/history/meetings/{userid}", self._history)
-        app.router.add_get("/v1/users/{userid}", self._user_detail)
+        # The route names are the endpoint names of `calls_to` and `call_counts`.
+        add = app.router.add_get
+        add("/v1/meetings/live_play/replays", self._replays_by_code, name="replays_by_code")
+        add(
+            "/v1/meetings/{meeting_id}/live_play/replays", self._replays_by_id, name="replays_by_id"
+        )
+        add("/v1/users/list", self._user_list, name="user_list")
+        add("/v1/history/meetings/{userid}", self._history, name="history")
+        add("/v1/users/{userid}", self._user_detail, name="user_detail")
+        add("/v1/records", self._records, name="records")
+        add("/v1/addresses/{record_file_id}", self._addresses, name="addresses")
         # handler_cancellation: a hung answer ends when the client hangs up, not at shutdown.
         self._runner = web.AppRunner(
             app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
@@ -336,9 +286,24 @@ class FakeTencent:
         return self._credentials
 
     def add_user(
-        self, userid: str, *, email: str = "", username: str = "", phone: str = ""
+        self,
+        userid: str,
+        *,
+        email: str = "",
+        username: str = "",
+        phone: str = "",
+        super_admin: bool = False,
+        manages_recordings: bool = False,
     ) -> FakeUser:
-        user = FakeUser(userid, email=email, username=username or userid, phone=phone)
+        """A registered user; a super admin or recording manager may read every recording."""
+        user = FakeUser(
+            userid,
+            email=email,
+            username=username or userid,
+            phone=phone,
+            super_admin=super_admin,
+            manages_recordings=manages_recordings,
+        )
         self._state.users[userid] = user
         return user
 
@@ -368,8 +333,8 @@ class FakeTencent:
             creator,
             rows,
             replays_appear_after,
-            start_time=_unix_seconds(start),
-            end_time=_unix_seconds(end),
+            start_time=unix_seconds(start),
+            end_time=unix_seconds(end),
             attendees=set(attendees),
             meeting_type=meeting_type,
         )
@@ -390,6 +355,103 @@ class FakeTencent:
 
     def meeting(self, meeting_id: str) -> FakeMeeting:
         return self._state.meetings[meeting_id]
+
+    # --- cloud recordings (tests.fakes.tencent_records) -----------------------------------------
+
+    def add_recording(
+        self,
+        meeting_id: str,
+        *,
+        start: datetime | None = None,
+        state: int = DONE,
+        files: int | Sequence[tuple[timedelta, int]] = 1,
+        sharing: RecordingSharing | None = None,
+        record_type: int = CLOUD_RECORDING,
+    ) -> FakeRecording:
+        """A cloud recording of an added meeting; `sharing` None means sharing is off.
+
+        `start` (aware; by default the meeting's start, else an hour ago) is its media_start_time.
+        `files` is a number of 30-minute files of 50 MB, or (length, size in bytes) per file, one
+        after the other from `start`. `state` 1 recording, 2 transcoding, 3 done (files listed).
+        """
+        meeting = self._state.meetings[meeting_id]
+        if start is None:
+            seconds = meeting.start_time or int(self.clock()) - 3600
+            start = datetime.fromtimestamp(seconds, UTC)
+        return self._recordings.add_recording(
+            meeting,
+            start=start,
+            state=state,
+            files=files,
+            sharing=sharing,
+            record_type=record_type,
+        )
+
+    def recordings(self, meeting_id: str) -> list[FakeRecording]:
+        return self._state.meetings[meeting_id].recordings
+
+    def finish_transcoding(self, meeting_id: str) -> list[FakeRecording]:
+        """Every recording of the meeting still being transcoded (state 2) is done (3) now."""
+        done = [r for r in self.recordings(meeting_id) if r.state == TRANSCODING]
+        for recording in done:
+            recording.state = DONE
+        return done
+
+    def set_sharing(self, meeting_id: str, sharing: RecordingSharing | None) -> None:
+        """Turn sharing on (with these settings) or off for every recording of the meeting."""
+        for recording in self.recordings(meeting_id):
+            recording.sharing = sharing
+
+    def delete_recordings(self, meeting_id: str) -> list[FakeRecording]:
+        """Remove the meeting's recordings (as its creator would); returns what was removed."""
+        meeting = self._state.meetings[meeting_id]
+        removed, meeting.recordings = meeting.recordings, []
+        return removed
+
+    def sharing_url(self, meeting_id: str) -> str:
+        """The one link Tencent gives for all shared files of this meeting."""
+        return sharing_url(meeting_id)
+
+    def recording_completed_event(
+        self, meeting_id: str, recordings: Sequence[FakeRecording] | None = None
+    ) -> dict[str, Any]:
+        """The `recording.completed` event Tencent would send for these (default: all done)."""
+        chosen = recordings if recordings is not None else self.recordings(meeting_id)
+        files = [i for r in chosen if r.state == DONE for i in r.record_file_ids]
+        return self._recording_event(RECORDING_COMPLETED, meeting_id, files)
+
+    def recording_deleted_event(
+        self, meeting_id: str, recordings: Sequence[FakeRecording]
+    ) -> dict[str, Any]:
+        """The `recording.deleted` event for recordings removed with `delete_recordings`."""
+        files = [i for r in recordings for i in r.record_file_ids]
+        return self._recording_event(RECORDING_DELETED, meeting_id, files)
+
+    def _recording_event(self, event: str, meeting_id: str, files: list[str]) -> dict[str, Any]:
+        meeting = self._state.meetings[meeting_id]
+        creator = self._state.users.get(meeting.creator)
+        return recording_event(
+            event,
+            meeting.meeting_id,
+            meeting.meeting_code,
+            meeting.subject,
+            meeting.creator,
+            files,
+            start_time=meeting.start_time,
+            end_time=meeting.end_time,
+            creator_name=creator.username if creator else meeting.creator,
+            meeting_type=meeting.meeting_type,
+        )
+
+    # --- what was called -----------------------------------------------------------------------
+
+    def calls_to(self, endpoint: str) -> list[RecordedCall]:
+        """The calls to one endpoint, by route name: "records", "addresses", "history", ..."""
+        return [call for call in self.calls if call.endpoint == endpoint]
+
+    def call_counts(self) -> Counter[str]:
+        """How many calls each endpoint got (refused ones included)."""
+        return Counter(call.endpoint for call in self.calls)
 
     # --- fault injection -----------------------------------------------------------------------
 
@@ -424,7 +486,7 @@ class FakeTencent:
         fault = self._state.faults.popleft() if self._state.faults else None
         try:
             response = await self._answer(request, handler, call, fault)
-        except _Refused as refused:
+        except Refused as refused:
             response = self._error(refused.rejection)
         call.status = response.status
         call.error_code = response.get(_ERROR_CODE)
@@ -456,6 +518,7 @@ class FakeTencent:
             headers=_raw_headers(request),
             time=time.monotonic(),
             trace_id=uuid.uuid4().hex,
+            endpoint=request.match_info.route.name or "",
         )
         self.calls.append(call)
         return call
@@ -484,7 +547,7 @@ class FakeTencent:
         if rejection is None:
             rejection = self._check_replay(call.headers, now)
         if rejection is not None:
-            raise _Refused(rejection)
+            raise Refused(rejection)
 
     def _check_replay(self, headers: Mapping[str, str], now: float) -> Rejection | None:
         seen = self._state.seen_nonces
@@ -504,46 +567,53 @@ class FakeTencent:
             times.popleft()
         times.append(now)
         if len(times) > self.calls_per_minute:
-            raise _Refused(Rejection(429, OVER_QUOTA, "app over its calls-per-minute quota"))
+            raise Refused(Rejection(429, OVER_QUOTA, "app over its calls-per-minute quota"))
 
     # --- endpoints -----------------------------------------------------------------------------
 
     async def _replays_by_code(self, request: web.Request) -> web.Response:
         userid = self._registered_user(request.query, "userid")
-        _instance_id(request.query)
-        code = _required(request.query, "meeting_code")
+        instance_id(request.query)
+        code = required(request.query, "meeting_code")
         meeting = next((m for m in self._state.meetings.values() if m.meeting_code == code), None)
         if meeting is None:
-            raise _Refused(Rejection(400, MEETING_CODE_NOT_FOUND, "meeting code not exist"))
+            raise Refused(Rejection(400, MEETING_CODE_NOT_FOUND, "meeting code not exist"))
         return self._replays(meeting, userid)
 
     async def _replays_by_id(self, request: web.Request) -> web.Response:
         userid = self._registered_user(request.query, "userid")
-        _instance_id(request.query)
+        instance_id(request.query)
         meeting = self._state.meetings.get(request.match_info["meeting_id"])
         if meeting is None:
-            raise _Refused(Rejection(500, MEETING_ID_NOT_FOUND, "MEETING NOT EXIST"))
+            raise Refused(Rejection(500, MEETING_ID_NOT_FOUND, "MEETING NOT EXIST"))
         return self._replays(meeting, userid)
 
     def _replays(self, meeting: FakeMeeting, userid: str) -> web.Response:
         if meeting.creator != userid:
-            raise _Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
+            raise Refused(Rejection(403, NOT_CREATOR, "only the meeting creator may query"))
         meeting.lookups += 1
         return self._json({"meeting_number": 1, "meeting_info_list": [meeting.info()]})
+
+    async def _records(self, request: web.Request) -> web.Response:
+        return self._json(self._recordings.records(request.query))
+
+    async def _addresses(self, request: web.Request) -> web.Response:
+        record_file_id = request.match_info["record_file_id"]
+        return self._json(self._recordings.addresses(record_file_id, request.query))
 
     async def _user_detail(self, request: web.Request) -> web.Response:
         self._registered_user(request.query, "operator_id")
         user = self._state.users.get(request.match_info["userid"])
         if user is None:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
         return self._json(user.as_json())
 
     async def _user_list(self, request: web.Request) -> web.Response:
         self._registered_user(request.query, "operator_id")
-        page = _positive_int(request.query, "page")
-        page_size = _positive_int(request.query, "page_size")
+        page = positive_int(request.query, "page")
+        page_size = positive_int(request.query, "page_size")
         if page_size > MAX_PAGE_SIZE:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
         users = list(self._state.users.values())
         chunk = users[(page - 1) * page_size : page * page_size]
         return self._json(
@@ -559,12 +629,12 @@ class FakeTencent:
     async def _history(self, request: web.Request) -> web.Response:
         userid = request.match_info["userid"]
         if userid not in self._state.users:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
-        _instance_id(request.query)
-        page_size = _optional_positive_int(request.query, "page_size", HISTORY_DEFAULT_PAGE_SIZE)
-        page = _optional_positive_int(request.query, "page", 1)
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, "user not exist"))
+        instance_id(request.query)
+        page_size = optional_positive_int(request.query, "page_size", HISTORY_DEFAULT_PAGE_SIZE)
+        page = optional_positive_int(request.query, "page", 1)
         if page_size > MAX_PAGE_SIZE:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "page_size must be at most 20"))
         start, end = self._history_window(request.query)
         ended = sorted(
             (
@@ -589,8 +659,8 @@ class FakeTencent:
         )
 
     def _history_window(self, query: Mapping[str, str]) -> tuple[int, int]:
-        start = _optional_seconds(query, "start_time")
-        end = _optional_seconds(query, "end_time")
+        start = optional_seconds(query, "start_time")
+        end = optional_seconds(query, "end_time")
         if start is None and end is None:
             end = int(self.clock())
         if start is None:
@@ -599,15 +669,15 @@ class FakeTencent:
         if end is None:
             end = start + HISTORY_ONE_BOUND_SPAN
         if end < start:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "end_time must not be before start_time"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "end_time must not be before start_time"))
         if end - start > HISTORY_MAX_SPAN:
-            raise _Refused(Rejection(400, BAD_PARAMETER, "time span must be at most 90 days"))
+            raise Refused(Rejection(400, BAD_PARAMETER, "time span must be at most 90 days"))
         return start, end
 
     def _registered_user(self, query: Mapping[str, str], name: str) -> str:
-        userid = _required(query, name)
+        userid = required(query, name)
         if userid not in self._state.users:
-            raise _Refused(Rejection(500, USER_NOT_REGISTERED, f"{name} is not a registered user"))
+            raise Refused(Rejection(500, USER_NOT_REGISTERED, f"{name} is not a registered user"))
         return userid
 
     # --- responses -----------------------------------------------------------------------------
@@ -631,49 +701,7 @@ def _raw_headers(request: web.Request) -> dict[str, str]:
     return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.raw_headers}
 
 
-def _required(query: Mapping[str, str], name: str) -> str:
-    value = query.get(name, "")
-    if not value:
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} is required"))
-    return value
-
-
-def _positive_int(query: Mapping[str, str], name: str) -> int:
-    value = _required(query, name)
-    if not value.isdigit() or int(value) < 1:
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be a positive integer"))
-    return int(value)
-
-
-def _optional_positive_int(query: Mapping[str, str], name: str, default: int) -> int:
-    return _positive_int(query, name) if name in query else default
-
-
-def _optional_seconds(query: Mapping[str, str], name: str) -> int | None:
-    if name not in query:
-        return None
-    value = query[name]
-    if not (value.isascii() and value.isdigit()):
-        raise _Refused(Rejection(400, BAD_PARAMETER, f"{name} must be Unix seconds"))
-    return int(value)
-
-
-def _unix_seconds(moment: datetime | None) -> int | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        raise ValueError("meeting times must be timezone-aware")
-    return math.floor(moment.timestamp())
-
-
-def _instance_id(query: Mapping[str, str]) -> int:
-    value = _required(query, "instanceid")
-    if not value.isdigit():
-        raise _Refused(Rejection(400, BAD_PARAMETER, "instanceid must be an integer"))
-    return int(value)
-
-
-_REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid"})
+_REQUIRED_FIELDS = frozenset({"meeting_id", "video_url", "userid", "record_file_id"})
 
 
 def _strip_required(value: Any) -> Any:
@@ -703,6 +731,29 @@ def client_for(
     settings.update(overrides)
     credentials = settings.pop("credentials", fake.credentials)
     return TencentMeetingClient(session, credentials, **settings)
+
+
+async def signed_get(
+    session: aiohttp.ClientSession,
+    fake: FakeTencent,
+    path: str,
+    params: Sequence[tuple[str, str | int]] = (),
+) -> tuple[int, Any]:
+    """GET `path` signed as Tencent expects, without the bot's client: (status, parsed JSON body).
+
+    For tests of the fake itself and of endpoints the client does not call yet.
+    """
+    uri = build_uri(path, params)
+    headers = signed_headers(
+        fake.credentials,
+        method="GET",
+        uri=uri,
+        body="",
+        timestamp=int(fake.clock()),
+        nonce=secrets.randbelow(10**9) + 1,
+    )
+    async with session.get(URL(fake.base_url + uri, encoded=True), headers=headers) as response:
+        return response.status, json.loads(await response.text())
 
 
 @pytest.fixture

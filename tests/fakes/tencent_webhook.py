@@ -1,5 +1,8 @@
 """Tencent's side of the webhook for tests: encrypt, sign and deliver events the way Tencent does.
 
+Events: `meeting.end`, and `recording.completed` / `recording.deleted` (spec section 6); any event
+goes through the same envelope (`signed_delivery`, `deliver`).
+
 Written independently of `bot.meeting.webhook` (it signs and encrypts; the bot verifies and
 decrypts), so that a round trip through both checks one against the other.
 """
@@ -12,6 +15,7 @@ import json
 import secrets
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -94,6 +98,95 @@ def meeting_end_event(
             }
         ],
     }
+
+
+RECORDING_COMPLETED = "recording.completed"
+RECORDING_DELETED = "recording.deleted"
+
+
+def recording_event(
+    event: str,
+    meeting_id: str,
+    meeting_code: str,
+    subject: str,
+    creator_userid: str,
+    record_file_ids: Sequence[str],
+    *,
+    start_time: int | None = None,
+    end_time: int | None = None,
+    trace_id: str | None = None,
+    creator_name: str = "Creator",
+    meeting_type: int = 0,
+    media_set_type: int = 0,
+) -> dict[str, Any]:
+    """A `recording.completed` or `recording.deleted` event (spec section 6).
+
+    `recording_files` holds only the ids: no URL and no meeting_record_id, as Tencent sends it.
+    Times in seconds, `operate_time` in ms.
+    """
+    end = int(time.time()) if end_time is None else end_time
+    start = end - 3600 if start_time is None else start_time
+    return {
+        "event": event,
+        "trace_id": trace_id or str(uuid.uuid4()),
+        "payload": [
+            {
+                "operate_time": int(time.time() * 1000),
+                "operator": {"userid": creator_userid},
+                "meeting_info": {
+                    "meeting_id": meeting_id,
+                    "meeting_code": meeting_code,
+                    "subject": subject,
+                    "creator": {"userid": creator_userid, "user_name": creator_name},
+                    "meeting_type": meeting_type,
+                    "start_time": start,
+                    "end_time": end,
+                    "media_set_type": media_set_type,
+                },
+                "recording_files": [{"record_file_id": i} for i in record_file_ids],
+            }
+        ],
+    }
+
+
+def recording_completed_event(
+    meeting_id: str,
+    meeting_code: str,
+    subject: str,
+    creator_userid: str,
+    record_file_ids: Sequence[str],
+    **details: Any,
+) -> dict[str, Any]:
+    """`recording.completed`: the meeting ended and its recording is transcoded."""
+    return recording_event(
+        RECORDING_COMPLETED,
+        meeting_id,
+        meeting_code,
+        subject,
+        creator_userid,
+        record_file_ids,
+        **details,
+    )
+
+
+def recording_deleted_event(
+    meeting_id: str,
+    meeting_code: str,
+    subject: str,
+    creator_userid: str,
+    record_file_ids: Sequence[str],
+    **details: Any,
+) -> dict[str, Any]:
+    """`recording.deleted`: these files of the meeting's recording were removed."""
+    return recording_event(
+        RECORDING_DELETED,
+        meeting_id,
+        meeting_code,
+        subject,
+        creator_userid,
+        record_file_ids,
+        **details,
+    )
 
 
 def signed_delivery(
