@@ -15,10 +15,11 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.core import correlation
+from bot.core.clock import utcnow
 from bot.core.group_commit import GroupCommit
 from bot.core.lanes import Lane, bind_lane
 from bot.core.records import DigestJob, JobState, NewDigest
@@ -62,10 +63,6 @@ class Verdict:
     @classmethod
     def retry(cls) -> Verdict:
         return cls(None)
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 Work = Callable[[DigestJob], Awaitable[Verdict]]

@@ -3,6 +3,7 @@ a database session, and the states they can be in as `StrEnum`s."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -123,3 +124,40 @@ class DigestJob:
     lease_until: datetime | None
     finished_at: datetime | None
     posted_replays: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One running instance, as its heartbeat row says."""
+
+    instance_id: str
+    host: str
+    version: str
+    started_at: datetime
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class WebhookNote:
+    """A Tencent webhook delivery as some instance received it; `outcome` is a label of
+    `bot.metrics.webhook_outcome` (accepted, refused, unavailable, not_configured)."""
+
+    at: datetime
+    outcome: str
+    instance_id: str
+
+
+@dataclass(frozen=True)
+class DigestBacklog:
+    #: every state that has jobs, with how many
+    by_state: Mapping[str, int]
+    #: pending jobs whose time has come (due_at <= now)
+    due: int
+    #: when the earliest of those fell due; None when none is due
+    oldest_due_at: datetime | None
+
+    def oldest_due_age(self, now: datetime) -> float:
+        """Seconds the oldest due job has waited (0 when none is due)."""
+        if self.oldest_due_at is None:
+            return 0.0
+        return max((now - self.oldest_due_at).total_seconds(), 0.0)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from bot.core.digest_queue import utcnow
+from bot.core.clock import utcnow
 from bot.core.storage import SeenEvents, StorageUnavailable
 
 log = logging.getLogger(__name__)

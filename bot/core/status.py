@@ -4,9 +4,8 @@ the Tencent budget, the last webhook, and whether Tencent and Slack answer (`/re
 Instances know of each other only through the database: each upserts a heartbeat row every
 `HEARTBEAT_SECONDS` (`Heartbeat`) and counts as alive while its row is younger than
 `ALIVE_SECONDS`. The last Tencent webhook delivery an instance received is kept in its row as well,
-so the status on any instance shows the newest delivery wherever it arrived. The storage is declared
-here (`OpsStore`), next to the use case, and implemented in `bot.store.heartbeats` and
-`bot.store.memory_ops`.
+so the status on any instance shows the newest delivery wherever it arrived. The rows are kept by
+`bot.core.storage.OpsStore`, which `Storage.ops` hands out.
 """
 
 from __future__ import annotations
@@ -14,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.core.storage import StorageRejected, StorageUnavailable
+from bot.core.clock import utcnow
+from bot.core.records import DigestBacklog, Instance, WebhookNote
+from bot.core.storage import OpsStore, StorageRejected, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -30,71 +31,6 @@ ALIVE_SECONDS = 30.0
 FORGET_AFTER = timedelta(days=1)
 #: how long a reachability probe may take before it counts as a failure
 PROBE_TIMEOUT = 5.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Instance:
-    """One running instance, as its heartbeat row says."""
-
-    instance_id: str
-    host: str
-    version: str
-    started_at: datetime
-    last_seen: datetime
-
-
-@dataclass(frozen=True)
-class WebhookNote:
-    """A Tencent webhook delivery as some instance received it; `outcome` is a label of
-    `bot.metrics.webhook_outcome` (accepted, refused, unavailable, not_configured)."""
-
-    at: datetime
-    outcome: str
-    instance_id: str
-
-
-@dataclass(frozen=True)
-class DigestBacklog:
-    #: every state that has jobs, with how many
-    by_state: Mapping[str, int]
-    #: pending jobs whose time has come (due_at <= now)
-    due: int
-    #: when the earliest of those fell due; None when none is due
-    oldest_due_at: datetime | None
-
-    def oldest_due_age(self, now: datetime) -> float:
-        """Seconds the oldest due job has waited (0 when none is due)."""
-        if self.oldest_due_at is None:
-            return 0.0
-        return max((now - self.oldest_due_at).total_seconds(), 0.0)
-
-
-class OpsStore(Protocol):
-    async def beat(self, instance: Instance) -> None:
-        """Create or refresh this instance's row (its `last_seen` and the rest)."""
-        ...
-
-    async def alive(self, since: datetime) -> list[Instance]:
-        """Instances seen at or after `since`, earliest started first."""
-        ...
-
-    async def forget_before(self, cutoff: datetime) -> int:
-        """Delete the rows of instances last seen before `cutoff`; returns how many."""
-        ...
-
-    async def record_webhook(self, instance_id: str, outcome: str, at: datetime) -> None:
-        """Note the latest webhook delivery this instance received (its row must exist)."""
-        ...
-
-    async def last_webhook(self) -> WebhookNote | None:
-        """The newest delivery any instance noted."""
-        ...
-
-    async def digest_backlog(self, now: datetime) -> DigestBacklog: ...
 
 
 class BudgetView(Protocol):

@@ -13,14 +13,17 @@ from datetime import datetime
 from typing import Protocol
 
 from bot.core.records import (
+    DigestBacklog,
     DigestJob,
     EndedMeeting,
+    Instance,
     JobState,
     Link,
     LinkMethod,
     NewDigest,
     Subscription,
     Visibility,
+    WebhookNote,
 )
 
 
@@ -202,7 +205,8 @@ class DigestJobStore(Protocol):
         ...
 
     async def next_due(self) -> datetime | None:
-        """When the earliest unleased PENDING job falls due; None when there is none."""
+        """When the earliest unleased PENDING job falls due (None when there is none), so that a
+        worker can sleep exactly until then instead of polling."""
         ...
 
     async def renew_lease(self, job_id: int, *, worker_id: str, until: datetime) -> bool:
@@ -233,7 +237,8 @@ class DigestJobStore(Protocol):
         self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
     ) -> bool:
         """Note that (a part of) a digest went to `recipient`, as Slack message `ts` in `channel`
-        when given; True only the first time."""
+        when given; True only the first time, in any process. A job that does not exist is
+        refused (`StorageRejected`)."""
         ...
 
     async def place_messages(
@@ -293,6 +298,37 @@ class PollWindowStore(Protocol):
         ...
 
 
+class OpsStore(Protocol):
+    """What the people who run the app see (`bot.core.status`): each instance's heartbeat row
+    with the last webhook delivery it received, and the digest backlog."""
+
+    async def beat(self, instance: Instance) -> None:
+        """Create or refresh this instance's row (its `last_seen` and the rest)."""
+        ...
+
+    async def alive(self, since: datetime) -> list[Instance]:
+        """Instances seen at or after `since`, earliest started first."""
+        ...
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Delete the rows of instances last seen before `cutoff`; returns how many."""
+        ...
+
+    async def record_webhook(self, instance_id: str, outcome: str, at: datetime) -> None:
+        """Note the latest webhook delivery this instance received; nothing happens for an
+        instance without a row."""
+        ...
+
+    async def last_webhook(self) -> WebhookNote | None:
+        """The newest delivery any instance noted."""
+        ...
+
+    async def digest_backlog(self, now: datetime) -> DigestBacklog:
+        """How many digest jobs are in each state, and those due at `now` that no worker holds
+        (what a worker would claim next)."""
+        ...
+
+
 @dataclass(frozen=True)
 class Storage:
     """Everything durable, one implementation of each part, as the composition root hands it out."""
@@ -306,3 +342,4 @@ class Storage:
     visibility: VisibilityStore
     live: LiveMeetingStore
     poll_windows: PollWindowStore
+    ops: OpsStore

@@ -44,9 +44,8 @@ class Database:
             visibility=SqlVisibilityStore(self._sql),
             live=SqlLiveMeetingStore(self._sql),
             poll_windows=SqlPollWindowStore(self._sql),
+            ops=SqlOpsStore(self._sql),
         )
-        #: heartbeats, last webhook deliveries, the digest backlog (`bot.core.status.OpsStore`)
-        self.ops = SqlOpsStore(self._sql)
 
     def change_listener(self, **options: float) -> ChangeListener | None:
         """A listener for the changes other instances announce; None on SQLite, which announces

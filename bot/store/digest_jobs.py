@@ -14,10 +14,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.clock import utcnow
 from bot.core.records import DigestJob, EndedMeeting, JobState, NewDigest
 from bot.core.storage import PostedPart, created_in_order, require_finished
-from bot.store import tables as t
-from bot.store.sql import Sql, utcnow
+from bot.store import tables
+from bot.store.sql import Sql
 
 
 class SqlDigestJobStore:
@@ -27,13 +28,11 @@ class SqlDigestJobStore:
         self._sql = sql
 
     async def enqueue(self, jobs: Sequence[NewDigest]) -> list[bool]:
-        """Create jobs in one transaction; for each, whether it was created (False when a job with
-        its occurrence key existed, or came earlier in `jobs`)."""
         if not jobs:
             return []
         now = utcnow()
         statement = (
-            self._sql.insert(t.digest_jobs)
+            self._sql.insert(tables.digest_jobs)
             .values(
                 [
                     {
@@ -50,18 +49,16 @@ class SqlDigestJobStore:
             )
             # DO NOTHING on the occurrence key: a redelivered meeting end, in this instance or
             # another, creates no second job, and only its first insert returns a row.
-            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])
-            .returning(t.digest_jobs.c.occurrence_key)
+            .on_conflict_do_nothing(index_elements=[tables.digest_jobs.c.occurrence_key])
+            .returning(tables.digest_jobs.c.occurrence_key)
         )
         created = {row.occurrence_key for row in await self._sql.write_all(statement)}
         return created_in_order(jobs, created)
 
     async def record_known_replays(self, meeting: EndedMeeting, replay_keys: Iterable[str]) -> bool:
-        """Note replays that must never be posted, as a SKIPPED job; False if a job with this
-        occurrence key exists already."""
         now = utcnow()
         statement = (
-            self._sql.insert(t.digest_jobs)
+            self._sql.insert(tables.digest_jobs)
             .values(
                 **_meeting_values(meeting),
                 state=JobState.SKIPPED.value,
@@ -71,25 +68,22 @@ class SqlDigestJobStore:
                 finished_at=now,
                 posted_replays=json.dumps(list(replay_keys)),
             )
-            .on_conflict_do_nothing(index_elements=[t.digest_jobs.c.occurrence_key])
-            .returning(t.digest_jobs.c.id)
+            .on_conflict_do_nothing(index_elements=[tables.digest_jobs.c.occurrence_key])
+            .returning(tables.digest_jobs.c.id)
         )
         return await self._sql.write_one(statement) is not None
 
     async def claim_due(
         self, *, worker_id: str, now: datetime, lease_seconds: float, limit: int
     ) -> list[DigestJob]:
-        """Lease up to `limit` PENDING jobs that are due and not leased (or whose lease ran out),
-        earliest due first; no job is handed to two workers while its lease holds.
-
-        One UPDATE whose WHERE repeats the claimable test: on PostgreSQL the picking SELECT skips
+        """One UPDATE whose WHERE repeats the claimable test: on PostgreSQL the picking SELECT skips
         rows another instance is claiming (FOR UPDATE SKIP LOCKED); SQLite runs one writer at a
         time. Either way no job is handed to two workers while its lease holds.
         """
         if limit <= 0:
             return []
-        jobs = t.digest_jobs
-        claimable = _claimable(now)
+        jobs = tables.digest_jobs
+        claimable = claimable_at(now)
         # MATERIALIZED: as a plain `IN (subquery)` PostgreSQL may re-run the pick for each row
         # it updates, skipping the rows it just updated itself and so claiming more than `limit`.
         picked = (
@@ -112,9 +106,7 @@ class SqlDigestJobStore:
         return sorted((_digest(row) for row in rows), key=lambda job: (job.due_at, job.id))
 
     async def next_due(self) -> datetime | None:
-        """When the earliest unleased PENDING job falls due (None when there is none), so that a
-        worker can sleep exactly until then instead of polling."""
-        jobs = t.digest_jobs
+        jobs = tables.digest_jobs
         query = sa.select(sa.func.min(jobs.c.due_at)).where(
             jobs.c.state == JobState.PENDING.value, jobs.c.lease_owner.is_(None)
         )
@@ -122,7 +114,6 @@ class SqlDigestJobStore:
         return due
 
     async def renew_lease(self, job_id: int, *, worker_id: str, until: datetime) -> bool:
-        """Extend `worker_id`'s lease on a PENDING job; False if it no longer holds it."""
         return await self._update_owned(job_id, worker_id, lease_until=until)
 
     async def reschedule(
@@ -134,8 +125,6 @@ class SqlDigestJobStore:
         attempts: int,
         posted_replays: Iterable[str] | None = None,
     ) -> bool:
-        """Release a leased job to run again at `due_at` (noting the replays it posted so far,
-        when given); False if `worker_id` lost the lease."""
         values: dict[str, Any] = {}
         if posted_replays is not None:
             posted = list(posted_replays)
@@ -153,8 +142,6 @@ class SqlDigestJobStore:
     async def finish(
         self, job_id: int, *, worker_id: str, outcome: JobState, posted_replays: Iterable[str] = ()
     ) -> bool:
-        """Close a leased job for good (any state but PENDING and SKIPPED), noting the replays it
-        posted; False if `worker_id` lost the lease."""
         require_finished(outcome)
         posted = list(posted_replays)
         return await self._update_owned(
@@ -170,7 +157,7 @@ class SqlDigestJobStore:
     async def _update_owned(self, job_id: int, worker_id: str, **values: Any) -> bool:
         # The WHERE is the ownership test: a worker whose lease ran out and was claimed by another
         # matches no row, so it cannot undo the new owner's work.
-        jobs = t.digest_jobs
+        jobs = tables.digest_jobs
         statement = (
             sa.update(jobs)
             .where(
@@ -185,31 +172,27 @@ class SqlDigestJobStore:
     async def record_delivery(
         self, job_id: int, recipient: str, *, channel: str | None = None, ts: str | None = None
     ) -> bool:
-        """Note that (a part of) a digest went to `recipient`, as message `ts` in `channel` when
-        given; True only the first time, in any process. A job that does not exist is refused
-        (`StorageRejected`), by the foreign key."""
+        """The foreign key refuses a job that does not exist."""
         statement = (
-            self._sql.insert(t.digest_deliveries)
+            self._sql.insert(tables.digest_deliveries)
             .values(
                 job_id=job_id, recipient=recipient, delivered_at=utcnow(), channel=channel, ts=ts
             )
             .on_conflict_do_nothing()
-            .returning(t.digest_deliveries.c.job_id)
+            .returning(tables.digest_deliveries.c.job_id)
         )
         return await self._sql.write_one(statement) is not None
 
     async def deliveries(self, job_id: int) -> set[str]:
-        query = sa.select(t.digest_deliveries.c.recipient).where(
-            t.digest_deliveries.c.job_id == job_id
+        query = sa.select(tables.digest_deliveries.c.recipient).where(
+            tables.digest_deliveries.c.job_id == job_id
         )
         return {row.recipient for row in await self._sql.fetch_all(query)}
 
     async def place_messages(
         self, meeting_id: str, place_prefix: str, *, since: datetime
     ) -> list[PostedPart]:
-        """The recorded Slack messages of this meeting's jobs created at or after `since` whose
-        key starts with `place_prefix`; by job id, then key."""
-        jobs, deliveries = t.digest_jobs, t.digest_deliveries
+        jobs, deliveries = tables.digest_jobs, tables.digest_deliveries
         key = deliveries.c.recipient
         query = (
             sa.select(deliveries.c.job_id, key, deliveries.c.channel, deliveries.c.ts)
@@ -231,8 +214,7 @@ class SqlDigestJobStore:
     async def replays_posted_for_meeting(
         self, meeting_id: str, *, excluding_job: int | None = None
     ) -> set[str]:
-        """The replay keys that jobs of this meeting (every occurrence) have posted or skipped."""
-        jobs = t.digest_jobs
+        jobs = tables.digest_jobs
         query = sa.select(jobs.c.posted_replays).where(
             jobs.c.meeting_id == meeting_id, jobs.c.posted_replays.is_not(None)
         )
@@ -244,22 +226,23 @@ class SqlDigestJobStore:
         return posted
 
     async def for_meeting(self, meeting_id: str) -> list[DigestJob]:
-        """Every job of this meeting, oldest first."""
         query = (
-            sa.select(t.digest_jobs)
-            .where(t.digest_jobs.c.meeting_id == meeting_id)
-            .order_by(t.digest_jobs.c.id)
+            sa.select(tables.digest_jobs)
+            .where(tables.digest_jobs.c.meeting_id == meeting_id)
+            .order_by(tables.digest_jobs.c.id)
         )
         return [_digest(row) for row in await self._sql.fetch_all(query)]
 
     async def get(self, job_id: int) -> DigestJob | None:
-        query = sa.select(t.digest_jobs).where(t.digest_jobs.c.id == job_id)
+        query = sa.select(tables.digest_jobs).where(tables.digest_jobs.c.id == job_id)
         row = await self._sql.fetch_one(query)
         return _digest(row) if row else None
 
 
-def _claimable(now: datetime) -> sa.ColumnElement[bool]:
-    jobs = t.digest_jobs.c
+def claimable_at(now: datetime) -> sa.ColumnElement[bool]:
+    """The test of a job due at `now` and held by no worker: what `claim_due` takes, and what
+    the ops store's backlog counts as due."""
+    jobs = tables.digest_jobs.c
     return sa.and_(
         jobs.state == JobState.PENDING.value,
         jobs.due_at <= now,

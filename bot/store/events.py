@@ -7,8 +7,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store import tables as t
-from bot.store.sql import Sql, utcnow
+from bot.core.clock import utcnow
+from bot.store import tables
+from bot.store.sql import Sql
 
 
 class SqlSeenEvents:
@@ -18,22 +19,20 @@ class SqlSeenEvents:
         self._sql = sql
 
     async def first_sighting(self, key: str) -> bool:
-        """True for the first caller ever with this key, in any process; False for repeats."""
         # ON CONFLICT DO NOTHING ... RETURNING: only the statement that inserted the key gets a
         # row back, however many instances race with the same key.
         statement = (
-            self._sql.insert(t.seen_events)
+            self._sql.insert(tables.seen_events)
             .values(key=key, seen_at=utcnow())
             .on_conflict_do_nothing()
-            .returning(t.seen_events.c.key)
+            .returning(tables.seen_events.c.key)
         )
         return await self._sql.write_one(statement) is not None
 
     async def forget_before(self, cutoff: datetime, *, prefix: str) -> int:
-        """Delete the keys starting with `prefix` first seen before `cutoff`; returns how many."""
-        key = t.seen_events.c.key
+        key = tables.seen_events.c.key
         # substr, not LIKE: SQLite's LIKE ignores ASCII case, and a prefix could hold % or _.
-        statement = sa.delete(t.seen_events).where(
-            t.seen_events.c.seen_at < cutoff, sa.func.substr(key, 1, len(prefix)) == prefix
+        statement = sa.delete(tables.seen_events).where(
+            tables.seen_events.c.seen_at < cutoff, sa.func.substr(key, 1, len(prefix)) == prefix
         )
         return await self._sql.write(statement)

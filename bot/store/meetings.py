@@ -9,12 +9,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.clock import utcnow
 from bot.core.group_commit import GroupCommit
 from bot.core.records import Visibility
 from bot.core.storage import StorageRejected
-from bot.store import tables as t
+from bot.store import tables
 from bot.store.notify import change
-from bot.store.sql import Sql, utcnow
+from bot.store.sql import Sql
 
 #: ids per `IN (...)` list: far below SQLite's and asyncpg's parameter limits
 _CHUNK = 500
@@ -28,8 +29,8 @@ class SqlMeetingStore:
         # The two statements of every look-up, built once with their values as parameters: a
         # statement built per call costs more to put together (and to find in SQLAlchemy's
         # compiled cache) than the database takes to run it.
-        c = t.meeting_creators.c
-        insert = sql.insert(t.meeting_creators)
+        c = tables.meeting_creators.c
+        insert = sql.insert(tables.meeting_creators)
         new = insert.excluded
         self._learn = insert.on_conflict_do_update(
             index_elements=[c.meeting_id],
@@ -50,14 +51,13 @@ class SqlMeetingStore:
         )
         # Look-ups that arrive together share one transaction for what they learn and one query
         # for the creators they ask about (each caller still waits for its own result); alone,
-        # a look-up's statement runs at once, as before.
+        # a look-up's statement runs at once, since nothing waits to gather a batch.
         self._learning: GroupCommit[dict[str, Any], None] = GroupCommit(
             self._learn_all, split_on=(StorageRejected,)
         )
         self._asking: GroupCommit[str, str | None] = GroupCommit(self._creators_of)
 
     async def learn_creator(self, meeting_id: str, meeting_code: str, creator_userid: str) -> None:
-        """Remember (or confirm, refreshing when it was learned) a meeting's creator."""
         values = {
             "meeting_id": meeting_id,
             "meeting_code": meeting_code,
@@ -84,9 +84,7 @@ class SqlMeetingStore:
         return [creators.get(meeting_id) for meeting_id in meeting_ids]
 
     async def creator_by_code(self, meeting_code: str, *, learned_since: datetime) -> str | None:
-        """The creator of the meeting with this code learned most recently, if at or after
-        `learned_since` (codes are recycled, so older knowledge of a code is not trusted)."""
-        c = t.meeting_creators.c
+        c = tables.meeting_creators.c
         query = (
             sa.select(c.creator_userid)
             .where(c.meeting_code == meeting_code, c.learned_at >= learned_since)
@@ -96,19 +94,17 @@ class SqlMeetingStore:
         return await self._sql.scalar(query)
 
     async def note_not_creator(self, meeting_id: str, userid: str) -> None:
-        """Remember that Tencent said `userid` did not create this meeting (idempotent)."""
         statement = (
-            self._sql.insert(t.not_creators)
+            self._sql.insert(tables.not_creators)
             .values(meeting_id=meeting_id, userid=userid, noted_at=utcnow())
             .on_conflict_do_nothing()
         )
         await self._sql.write(statement)
 
     async def not_creator_of(self, userid: str, meeting_ids: Collection[str]) -> set[str]:
-        """Which of `meeting_ids` this userid is known not to have created."""
         ids = sorted(set(meeting_ids))
         found: set[str] = set()
-        c = t.not_creators.c
+        c = tables.not_creators.c
         for start in range(0, len(ids), _CHUNK):
             query = sa.select(c.meeting_id).where(
                 c.userid == userid, c.meeting_id.in_(ids[start : start + _CHUNK])
@@ -124,7 +120,7 @@ class SqlVisibilityStore:
         self._sql = sql
 
     async def get(self, team_id: str, creator_userid: str) -> Visibility:
-        c = t.creator_visibility.c
+        c = tables.creator_visibility.c
         value = await self._sql.scalar(
             sa.select(c.visibility).where(c.team_id == team_id, c.creator_userid == creator_userid)
         )
@@ -133,7 +129,7 @@ class SqlVisibilityStore:
     async def set(
         self, team_id: str, creator_userid: str, visibility: Visibility, *, set_by: str
     ) -> None:
-        insert = self._sql.insert(t.creator_visibility).values(
+        insert = self._sql.insert(tables.creator_visibility).values(
             team_id=team_id,
             creator_userid=creator_userid,
             visibility=Visibility(visibility).value,
@@ -142,7 +138,10 @@ class SqlVisibilityStore:
         )
         new = insert.excluded
         statement = insert.on_conflict_do_update(
-            index_elements=[t.creator_visibility.c.team_id, t.creator_visibility.c.creator_userid],
+            index_elements=[
+                tables.creator_visibility.c.team_id,
+                tables.creator_visibility.c.creator_userid,
+            ],
             set_={
                 "visibility": new.visibility,
                 "set_by": new.set_by,

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from bot.store import tables as t
+from bot.store import tables
 from bot.store.sql import Sql
 
 
@@ -18,20 +18,19 @@ class SqlPollWindowStore:
         self._sql = sql
 
     async def window_end(self, tencent_userid: str) -> datetime | None:
-        c = t.poll_windows.c
+        c = tables.poll_windows.c
         end: datetime | None = await self._sql.scalar(
             sa.select(c.window_end).where(c.tencent_userid == tencent_userid)
         )
         return end
 
     async def advance(self, tencent_userid: str, window_end: datetime) -> None:
-        """Keep the later of the stored end and `window_end`, in one upsert: two instances
-        advancing at once both succeed, and the row never moves back."""
-        windows = t.poll_windows
+        windows = tables.poll_windows
         insert = self._sql.insert(windows).values(
             tencent_userid=tencent_userid, window_end=window_end
         )
         newer = insert.excluded.window_end
+        # One upsert: two instances advancing at once both succeed, and the row never moves back.
         statement = insert.on_conflict_do_update(
             index_elements=[windows.c.tencent_userid],
             set_={

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from bot.store import tables as t
+from bot.core.clock import utcnow
+from bot.store import tables
 from bot.store.notify import change
-from bot.store.sql import Sql, utcnow
+from bot.store.sql import Sql
 
 
 class SqlPreferenceStore:
@@ -16,20 +17,20 @@ class SqlPreferenceStore:
         self._sql = sql
 
     async def dm_digests_enabled(self, team_id: str, slack_user_id: str) -> bool:
-        """True unless the user turned digest DMs off."""
-        query = sa.select(t.user_prefs.c.dm_digests).where(
-            t.user_prefs.c.team_id == team_id, t.user_prefs.c.slack_user_id == slack_user_id
+        query = sa.select(tables.user_prefs.c.dm_digests).where(
+            tables.user_prefs.c.team_id == team_id,
+            tables.user_prefs.c.slack_user_id == slack_user_id,
         )
         row = await self._sql.fetch_one(query)
         return True if row is None else bool(row.dm_digests)
 
     async def set_dm_digests(self, team_id: str, slack_user_id: str, enabled: bool) -> None:
-        insert = self._sql.insert(t.user_prefs).values(
+        insert = self._sql.insert(tables.user_prefs).values(
             team_id=team_id, slack_user_id=slack_user_id, dm_digests=enabled, updated_at=utcnow()
         )
         # An upsert: the first setting creates the row, later ones change it, atomically.
         statement = insert.on_conflict_do_update(
-            index_elements=[t.user_prefs.c.team_id, t.user_prefs.c.slack_user_id],
+            index_elements=[tables.user_prefs.c.team_id, tables.user_prefs.c.slack_user_id],
             set_={
                 "dm_digests": insert.excluded.dm_digests,
                 "updated_at": insert.excluded.updated_at,

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -49,10 +48,6 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     asyncpg.InterfaceError,
     sqlite3.Error,
 )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @contextlib.contextmanager

@@ -6,9 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.core.clock import utcnow
 from bot.core.records import Subscription
-from bot.store import tables as t
-from bot.store.sql import Sql, utcnow
+from bot.store import tables
+from bot.store.sql import Sql
 
 # How subscriptions.meeting_code spells "every meeting": NULL would not collide in the primary key,
 # which is what makes subscribing twice a no-op.
@@ -31,13 +32,10 @@ class SqlSubscriptionStore:
         created_by: str,
         subject_match: str = "",
     ) -> bool:
-        """Subscribe a channel (to every meeting when `meeting_code` is None, only to those whose
-        subject contains `subject_match` when it is not ''); False when it was subscribed
-        already."""
         # ON CONFLICT DO NOTHING ... RETURNING: a row comes back only to the caller that created
         # it, so two instances subscribing at once get one True and one False.
         statement = (
-            self._sql.insert(t.subscriptions)
+            self._sql.insert(tables.subscriptions)
             .values(
                 team_id=team_id,
                 channel_id=channel_id,
@@ -48,7 +46,7 @@ class SqlSubscriptionStore:
                 created_at=utcnow(),
             )
             .on_conflict_do_nothing()
-            .returning(t.subscriptions.c.team_id)
+            .returning(tables.subscriptions.c.team_id)
         )
         return await self._sql.write_one(statement) is not None
 
@@ -61,10 +59,9 @@ class SqlSubscriptionStore:
         *,
         subject_match: str = "",
     ) -> bool:
-        """Remove one subscription (the one with this filter); False when there was none."""
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         statement = (
-            sa.delete(t.subscriptions)
+            sa.delete(tables.subscriptions)
             .where(
                 c.team_id == team_id,
                 c.channel_id == channel_id,
@@ -77,19 +74,17 @@ class SqlSubscriptionStore:
         return await self._sql.write_one(statement) is not None
 
     async def in_channel(self, team_id: str, channel_id: str) -> list[Subscription]:
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         return await self._select(c.team_id == team_id, c.channel_id == channel_id)
 
     async def for_meeting(self, tencent_userid: str, meeting_code: str) -> list[Subscription]:
-        """Who wants a digest of this meeting: the all-meetings subscriptions and this code's."""
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         return await self._select(
             c.tencent_userid == tencent_userid, c.meeting_code.in_([ALL_MEETINGS, meeting_code])
         )
 
     async def watched_codes(self) -> list[tuple[str, str]]:
-        """Every distinct (tencent_userid, meeting_code) that some channel subscribed to by code."""
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         query = (
             sa.select(c.tencent_userid, c.meeting_code)
             .where(c.meeting_code != ALL_MEETINGS)
@@ -99,14 +94,11 @@ class SqlSubscriptionStore:
         return [(row.tencent_userid, row.meeting_code) for row in await self._sql.fetch_all(query)]
 
     async def made_by(self, team_id: str, slack_user_id: str) -> list[Subscription]:
-        """The subscriptions this Slack user made, in any channel, ordered like `in_channel`."""
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         return await self._select(c.team_id == team_id, c.created_by == slack_user_id)
 
     async def all_meetings_creators(self) -> list[str]:
-        """Every distinct tencent_userid that some channel subscribed to without a code (all their
-        meetings, filtered or not), in order."""
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         query = (
             sa.select(c.tencent_userid)
             .where(c.meeting_code == ALL_MEETINGS)
@@ -116,9 +108,9 @@ class SqlSubscriptionStore:
         return [row.tencent_userid for row in await self._sql.fetch_all(query)]
 
     async def _select(self, *conditions: sa.ColumnElement[bool]) -> list[Subscription]:
-        c = t.subscriptions.c
+        c = tables.subscriptions.c
         query = (
-            sa.select(t.subscriptions)
+            sa.select(tables.subscriptions)
             .where(*conditions)
             .order_by(c.team_id, c.channel_id, c.tencent_userid, c.meeting_code, c.subject_match)
         )

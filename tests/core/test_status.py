@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from bot.core.status import ALIVE_SECONDS, Heartbeat, Instance, OpsStatus
-from bot.store.memory import MemoryDigestJobStore
-from bot.store.memory_ops import MemoryOpsStore
+from bot.core.records import Instance
+from bot.core.status import ALIVE_SECONDS, Heartbeat, OpsStatus
+from bot.store.memory.digest_jobs import MemoryDigestJobStore
+from bot.store.memory.heartbeats import MemoryOpsStore
 
 T0 = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 

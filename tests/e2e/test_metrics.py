@@ -206,7 +206,7 @@ async def test_a_scrape_without_a_database_still_answers(
     async def unreachable(_now: object) -> None:
         raise ConnectionError("database down")
 
-    monkeypatch.setattr(bot.server.running.database.ops, "digest_backlog", unreachable)
+    monkeypatch.setattr(bot.server.running.database.storage.ops, "digest_backlog", unreachable)
     status, text = await scrape(bot)
     assert status == 200
     assert "replays_slack_requests" in text

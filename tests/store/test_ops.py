@@ -4,19 +4,15 @@ the announcements of link and DM-setting changes, which only PostgreSQL sends.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.core.records import EndedMeeting, JobState, LinkMethod, NewDigest
-from bot.core.status import Instance, OpsStore
-from bot.core.storage import DigestJobStore, StorageRejected
-from bot.store import Database, open_database
-from bot.store.memory import MemoryDigestJobStore
-from bot.store.memory_ops import MemoryOpsStore
-from tests.fakes.databases import StorageBackend
+from bot.core.records import EndedMeeting, Instance, JobState, LinkMethod, NewDigest
+from bot.core.storage import DigestJobStore, OpsStore, Storage, StorageRejected
+from bot.store import Database
 
 T0 = datetime(2025, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -28,16 +24,8 @@ class Ops:
 
 
 @pytest.fixture
-async def ops(storage_backend: StorageBackend) -> AsyncIterator[Ops]:
-    if storage_backend.url is None:
-        jobs = MemoryDigestJobStore()
-        yield Ops(MemoryOpsStore(jobs), jobs)
-        return
-    database = await open_database(storage_backend.url)
-    try:
-        yield Ops(database.ops, database.storage.digest_jobs)
-    finally:
-        await database.close()
+def ops(storage: Storage) -> Ops:
+    return Ops(storage.ops, storage.digest_jobs)
 
 
 def instance(name: str, *, started: datetime = T0, seen: datetime = T0) -> Instance:
