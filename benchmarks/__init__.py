@@ -6,7 +6,7 @@ it prints Markdown tables and one line per goal (met / not met, and what limits 
 Layout (2 cores):
 
 - the **server under test** runs in its own process, pinned to CPU 0: either the real bot
-  (`bot.app.BotServer` built with `bot.config.load_settings(env_file=None, ...)` exactly as the
+  (`bot.server.BotServer` built with `bot.config.load_settings(env_file=None, ...)` exactly as the
   end-to-end tests build it, SQLite database, INFO logging to a file) or the **bare Bolt app** (an
   `AsyncApp` that only acknowledges `/replays`, served the same way: aiohttp +
   `to_bolt_request`/`to_aiohttp_response`, signature verification on);

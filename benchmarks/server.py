@@ -56,9 +56,9 @@ async def _serve_bare(config: dict[str, Any], stop: asyncio.Event) -> None:
 
 
 async def _serve_bot(config: dict[str, Any]) -> None:
-    from bot.app import BotServer
     from bot.config import load_settings
     from bot.logs import configure_logging
+    from bot.server import BotServer
 
     settings = load_settings(env_file=None, **config["settings"])
     configure_logging(settings.log_level, settings.secrets)

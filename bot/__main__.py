@@ -34,7 +34,7 @@ def main(argv: list[str]) -> int:
     configure_logging(
         settings.log_level, settings.secrets, json_lines=settings.log_format == "json"
     )
-    from bot.app import BotServer
+    from bot.server import BotServer
 
     try:
         asyncio.run(BotServer(settings).serve_forever())

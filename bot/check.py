@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 
-from bot.app import build_http_session, build_slack_client, build_tencent_client
+from bot.clients import build_http_session, build_slack_client, build_tencent_client
 from bot.config import Settings
 from bot.probes import slack_reachable, tencent_reachable
 from bot.store import open_database

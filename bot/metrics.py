@@ -2,7 +2,7 @@
 
 Every instance keeps its own `CollectorRegistry` (never the client library's global one): tests run
 several servers in one process, and each must count only what it did. The parts that count are
-handed what they need by the composition root (`bot.app`): the Tencent client and the digest queue
+handed what they need by the composition root (`bot.compose`): the Tencent client and the digest queue
 get this object as their observer, the Slack clients get a `SlackApiMeter` among their retry
 handlers, the Bolt app and the web app get it explicitly.
 

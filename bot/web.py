@@ -25,7 +25,7 @@ SETTINGS = web.AppKey("settings", Settings)
 BOLT = web.AppKey("bolt", AsyncApp)
 DIGESTS = web.AppKey("digests", DigestRules)
 IN_FLIGHT = web.AppKey("in_flight", InFlight)
-MEETING_CREATORS = web.AppKey("meeting_creators", MeetingAccess)
+MEETING_ACCESS = web.AppKey("meeting_access", MeetingAccess)
 DATABASE_PING: web.AppKey[Callable[[], Awaitable[bool]]] = web.AppKey("database_ping")
 
 #: Tencent posts small JSON envelopes; anything bigger is not from Tencent.
@@ -39,6 +39,7 @@ def build_web_app(
     digests: DigestRules,
     in_flight: InFlight,
     database_ping: Callable[[], Awaitable[bool]],
+    access: MeetingAccess,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_WEBHOOK_BODY)
     http_guard.install(app)
@@ -47,6 +48,7 @@ def build_web_app(
     app[DIGESTS] = digests
     app[IN_FLIGHT] = in_flight
     app[DATABASE_PING] = database_ping
+    app[MEETING_ACCESS] = access
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/tencent/webhook", tencent_url_check)
     app.router.add_post("/tencent/webhook", tencent_event)
@@ -139,7 +141,7 @@ async def tencent_event(request: web.Request) -> web.Response:
         for ended in webhook.meetings_ended(event):
             with correlation.scope(meeting=ended.meeting_id):
                 await request.app[DIGESTS].meeting_ended(ended)
-                await request.app[MEETING_CREATORS].meeting_ended(ended)
+                await request.app[MEETING_ACCESS].meeting_ended(ended)
     except (StorageUnavailable, StorageRejected) as error:
         # Not 200: Tencent delivers again, and the job is recorded once the database is back.
         log.error("could not record digest job, asking Tencent to redeliver: %r", error)

@@ -21,8 +21,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.app import BotServer, Tuning
+from bot.compose import Tuning
 from bot.config import Settings, load_settings
+from bot.server import BotServer
 from tests.fakes.slack import FakeSlack, SlackReply, SlackSender
 from tests.fakes.tencent import FakeTencent
 from tests.fakes.tencent_webhook import deliver

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Tuning
+from bot.compose import Tuning
 from tests.e2e.conftest import RunningBot, StartBot, announced
 from tests.fakes.block_kit import button_urls
 from tests.fakes.databases import empty_postgres_database
