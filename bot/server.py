@@ -117,6 +117,7 @@ class BotServer:
             poller = ReplayPoller(
                 running.lookup,
                 running.digests,
+                running.database.storage,
                 delay=self.settings.digest_delay_seconds,
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
                 history=running.tencent_client,

@@ -8,8 +8,9 @@ back up.
   Slack) implement or drive the core and import it, the shared leaves (`bot.config`, `bot.i18n`,
   `bot.metrics`, `bot.logs`, `bot.http_guard`, which import nothing but the core) and themselves;
   never one another, and never the composition root.
-- Only the composition root (`bot.app`, `bot.web`, `bot.__main__`, `bot.check`, and `bot.probes`,
-  which the root uses to ask Slack and Tencent whether they answer) wires edges together.
+- Only the composition root (`bot.compose`, `bot.server`, `bot.clients`, `bot.web`,
+  `bot.__main__`, `bot.check`, and `bot.probes`, which the root uses to ask Slack and Tencent
+  whether they answer) wires edges together.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ FORBIDDEN_IN_CORE = (
     "bot.store",
     "bot.slack",
     "bot.web",
-    "bot.app",
+    "bot.compose",
+    "bot.server",
+    "bot.clients",
     "pydantic",
     "pydantic_settings",
     "sqlalchemy",
@@ -46,7 +49,15 @@ FORBIDDEN_IN_CORE = (
 )
 EDGES = ("bot.meeting", "bot.store", "bot.slack")
 LEAVES = ("bot.config", "bot.i18n", "bot.metrics", "bot.logs", "bot.http_guard")
-ROOT = ("bot.app", "bot.web", "bot.__main__", "bot.check", "bot.probes")
+ROOT = (
+    "bot.compose",
+    "bot.server",
+    "bot.clients",
+    "bot.web",
+    "bot.__main__",
+    "bot.check",
+    "bot.probes",
+)
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -119,8 +130,8 @@ def test_the_checks_see_an_offending_import(tmp_path: Path) -> None:
     # The checks themselves must be able to fail.
     sample = tmp_path / "sample.py"
     sample.write_text(
-        "import sqlalchemy as sa\nfrom bot.store.memory import memory_storage\nfrom bot import app\n"
+        "import sqlalchemy as sa\nfrom bot.store.memory import memory_storage\nfrom bot import server\n"
     )
-    assert {"sqlalchemy", "bot.store.memory", "bot.app"} <= imported_modules(sample)
+    assert {"sqlalchemy", "bot.store.memory", "bot.server"} <= imported_modules(sample)
     assert within("bot.meeting.models", FORBIDDEN_IN_CORE)
     assert not within("bot.meetings", ("bot.meeting",))
