@@ -34,7 +34,6 @@ from bot.probes import slack_reachable, tencent_reachable
 from bot.slack.answers import Answers
 from bot.slack.app import SlackParts, build_bolt_app
 from bot.slack.digest_sink import SlackDigestSink
-from bot.slack.observe import answered
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.responder import Responder
@@ -115,7 +114,7 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     )
     settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
     seen = SeenSlackEvents(storage.events)
-    in_flight = InFlight(on_finish=answered(metrics))
+    in_flight = InFlight()
     # Read when Prometheus scrapes, so they cost nothing in between.
     metrics.in_flight.set_function(lambda: in_flight.count)
     metrics.budget_used.set_function(tencent.budget.in_window)
@@ -151,7 +150,6 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     recent = RecentMeetings(tencent, lookup, storage.meetings)
     parts = SlackParts(
         answers=Answers(identity, access, settings_use_case, recent, status=status),
-        identity=identity,
         access=access,
         profiles=profiles,
         poster=poster,

@@ -54,6 +54,15 @@ class Place:
     channel_id: str
 
 
+#: (subscribing, whether the store changed) → outcome
+_OUTCOMES = {
+    (True, True): SubscriptionOutcome.SUBSCRIBED,
+    (True, False): SubscriptionOutcome.ALREADY_SUBSCRIBED,
+    (False, True): SubscriptionOutcome.UNSUBSCRIBED,
+    (False, False): SubscriptionOutcome.NOT_SUBSCRIBED,
+}
+
+
 class DigestSettings:
     def __init__(
         self,
@@ -73,63 +82,55 @@ class DigestSettings:
         """Subscribe the place's channel to the caller's meetings: all of them, one code's, or
         (with `match`) those whose subject contains the words. Raises IdentityUnavailable when
         who the caller is cannot be told now."""
-        match = match or None
-        userid = await self._identity.resolve(place.team_id, place.user_id)
-        if userid is None:
-            return SubscriptionChange(SubscriptionOutcome.NOT_LINKED, code, match=match)
-        if code is not None:
-            result = await self._lookup.lookup(MeetingRef("code", code), userid)
-            if result.problem is LookupProblem.NOT_CREATOR:
-                return SubscriptionChange(SubscriptionOutcome.NOT_CREATOR, code, match=match)
-            if result.problem is not None:
-                return SubscriptionChange(
-                    SubscriptionOutcome.LOOKUP_FAILED, code, result.problem, match=match
-                )
-        created = await self._subscriptions.add(
-            place.team_id,
-            place.channel_id,
-            userid,
-            code,
-            created_by=place.user_id,
-            subject_match=match or "",
-        )
-        log.info(
-            "%s subscribed %s to %s (%s%s)",
-            place.user_id,
-            place.channel_id,
-            userid,
-            code or "all",
-            f", matching {match!r}" if match else "",
-        )
-        outcome = (
-            SubscriptionOutcome.SUBSCRIBED if created else SubscriptionOutcome.ALREADY_SUBSCRIBED
-        )
-        return SubscriptionChange(outcome, code, match=match)
+        return await self._change(place, code, match or None, subscribing=True)
 
     async def unsubscribe(
         self, place: Place, code: str | None = None, match: str | None = None
     ) -> SubscriptionChange:
         """Remove the subscription `subscribe` with the same code and filter made. Raises
         IdentityUnavailable when who the caller is cannot be told now."""
-        match = match or None
+        return await self._change(place, code, match or None, subscribing=False)
+
+    async def _change(
+        self, place: Place, code: str | None, match: str | None, *, subscribing: bool
+    ) -> SubscriptionChange:
         userid = await self._identity.resolve(place.team_id, place.user_id)
         if userid is None:
             return SubscriptionChange(SubscriptionOutcome.NOT_LINKED, code, match=match)
-        removed = await self._subscriptions.remove(
-            place.team_id, place.channel_id, userid, code, subject_match=match or ""
-        )
+        if subscribing and code is not None:
+            refusal = await self._unless_creator(code, userid, match)
+            if refusal is not None:
+                return refusal
+        store = self._subscriptions
+        args = (place.team_id, place.channel_id, userid, code)
+        if subscribing:
+            changed = await store.add(*args, created_by=place.user_id, subject_match=match or "")
+        else:
+            changed = await store.remove(*args, subject_match=match or "")
         log.info(
-            "%s unsubscribed %s from %s (%s%s)",
+            "%s %s %s %s %s (%s%s)",
             place.user_id,
+            "subscribed" if subscribing else "unsubscribed",
             place.channel_id,
+            "to" if subscribing else "from",
             userid,
             code or "all",
             f", matching {match!r}" if match else "",
         )
-        outcome = (
-            SubscriptionOutcome.UNSUBSCRIBED if removed else SubscriptionOutcome.NOT_SUBSCRIBED
-        )
-        return SubscriptionChange(outcome, code, match=match)
+        return SubscriptionChange(_OUTCOMES[subscribing, changed], code, match=match)
+
+    async def _unless_creator(
+        self, code: str, userid: str, match: str | None
+    ) -> SubscriptionChange | None:
+        """The refusal when `userid` cannot be shown to have created the meeting `code`."""
+        result = await self._lookup.lookup(MeetingRef("code", code), userid)
+        if result.problem is LookupProblem.NOT_CREATOR:
+            return SubscriptionChange(SubscriptionOutcome.NOT_CREATOR, code, match=match)
+        if result.problem is not None:
+            return SubscriptionChange(
+                SubscriptionOutcome.LOOKUP_FAILED, code, result.problem, match=match
+            )
+        return None
 
     async def in_channel(self, place: Place) -> list[Subscription]:
         return await self._subscriptions.in_channel(place.team_id, place.channel_id)

@@ -13,21 +13,38 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core import parsing as p
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
 from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult
+from bot.core.parsing import (
+    Command,
+    DmDigests,
+    Help,
+    Invalid,
+    LinkCommand,
+    Lookup,
+    MeetingRef,
+    Recent,
+    Refresh,
+    SetVisibility,
+    Status,
+    Subscribe,
+    Subscriptions,
+    Unlink,
+    Unsubscribe,
+    WhoAmI,
+)
 from bot.core.recent import RecentMeetings
 from bot.core.records import Link, LinkMethod, Visibility
 from bot.core.status import OpsStatus
 from bot.core.subscriptions import (
     DigestSettings,
-    Place,
     SubscriptionChange,
     SubscriptionOutcome,
 )
-from bot.core.visibility import Asker, MeetingAccess
-from bot.i18n import Locale, t
+from bot.core.visibility import MeetingAccess
+from bot.i18n import t
+from bot.slack.caller import Caller
 from bot.slack.render.messages import describe_ref, render_invalid, render_lookup, render_text
 from bot.slack.render.mrkdwn import escape_mrkdwn
 from bot.slack.render.recent import render_recent
@@ -39,24 +56,6 @@ Message = dict[str, Any]
 
 #: Slack accepts five messages per response_url; an answer never needs more.
 MAX_MESSAGES = 5
-
-
-@dataclass(frozen=True)
-class Caller:
-    team_id: str
-    user_id: str
-    channel_id: str
-    locale: Locale
-    #: a guest of the workspace (Slack's restricted or ultra-restricted users)
-    guest: bool = False
-
-    @property
-    def place(self) -> Place:
-        return Place(self.team_id, self.user_id, self.channel_id)
-
-    @property
-    def asker(self) -> Asker:
-        return Asker(self.team_id, self.user_id, self.guest)
 
 
 @dataclass(frozen=True)
@@ -87,33 +86,33 @@ class Answers:
         self._status = status
         self._recent = recent
 
-    async def answer(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply:
+    async def answer(self, command: Command, caller: Caller, *, shareable: bool) -> Reply:
         """The reply to one command; look-ups are `public` when at least one meeting was found."""
         try:
-            if isinstance(command, p.Lookup | p.Refresh):
-                fresh = isinstance(command, p.Refresh)
+            if isinstance(command, Lookup | Refresh):
+                fresh = isinstance(command, Refresh)
                 return await self.lookup(command.refs, caller, shareable=shareable, fresh=fresh)
             return Reply(await self._private_answer(command, caller))
         except IdentityUnavailable:
             # The one place "Tencent's directory cannot tell who you are" is worded.
             return Reply(_say("identity_unavailable", caller))
 
-    def ready(self, command: p.Command, caller: Caller, *, shareable: bool) -> Reply | None:
+    def ready(self, command: Command, caller: Caller, *, shareable: bool) -> Reply | None:
         """The reply `answer` would give, when it is ready without any I/O (a parse error, help
         or whoami of a person whose link is in memory, a look-up answered from memory); None
         when it is not. The slash command sends a ready reply inside its acknowledgement."""
         match command:
-            case p.Invalid():
+            case Invalid():
                 return Reply([render_invalid(command, locale=caller.locale)])
-            case p.Lookup(refs=refs):
+            case Lookup(refs=refs):
                 results = [self._access.ready(ref, caller.asker) for ref in refs]
                 if any(result is None for result in results):
                     return None
                 return self._lookup_reply([r for r in results if r], caller, shareable=shareable)
-            case p.Help():
+            case Help():
                 link = self._identity.known_link(caller.team_id, caller.user_id)
                 return Reply(_help(caller, link)) if link is not None else None
-            case p.WhoAmI():
+            case WhoAmI():
                 link = self._identity.known_link(caller.team_id, caller.user_id)
                 if link is None:
                     return None
@@ -151,16 +150,16 @@ class Answers:
         )
         return Reply(messages, public=found)
 
-    async def _private_answer(self, command: p.Command, caller: Caller) -> list[Message]:
+    async def _private_answer(self, command: Command, caller: Caller) -> list[Message]:
         identity = self._identity
         match command:
-            case p.Help():
+            case Help():
                 return await self._help(caller)
-            case p.Recent(days=days):
+            case Recent(days=days):
                 return await self._recent_list(caller, days)
-            case p.SetVisibility(visibility=visibility):
+            case SetVisibility(visibility=visibility):
                 return await self._set_visibility(caller, visibility)
-            case p.LinkCommand(userid=userid, target=target):
+            case LinkCommand(userid=userid, target=target):
                 if target is None or target == caller.user_id:
                     change = await identity.link_self(caller.team_id, caller.user_id, userid)
                 else:
@@ -168,29 +167,29 @@ class Answers:
                         caller.team_id, caller.user_id, target, userid
                     )
                 return _link_change(change, caller)
-            case p.Unlink(target=target):
+            case Unlink(target=target):
                 change = await identity.unlink(caller.team_id, caller.user_id, target)
                 return _link_change(change, caller)
-            case p.WhoAmI():
+            case WhoAmI():
                 return await self._whoami(caller)
-            case p.Subscribe(code=code, match=words):
-                subscribed = await self._settings.subscribe(caller.place, code, words)
-                return _subscription_change(subscribed, caller)
-            case p.Unsubscribe(code=code, match=words):
-                unsubscribed = await self._settings.unsubscribe(caller.place, code, words)
-                return _subscription_change(unsubscribed, caller)
-            case p.Subscriptions():
+            case Subscribe(code=code, match=words) | Unsubscribe(code=code, match=words):
+                settings = self._settings
+                apply = (
+                    settings.subscribe if isinstance(command, Subscribe) else settings.unsubscribe
+                )
+                return _subscription_change(await apply(caller.place, code, words), caller)
+            case Subscriptions():
                 return await self._subscriptions(caller)
-            case p.DmDigests(enabled=enabled):
+            case DmDigests(enabled=enabled):
                 await self._settings.set_dm_digests(caller.team_id, caller.user_id, enabled)
                 return _say("dm_on_done" if enabled else "dm_off_done", caller)
-            case p.Status():
+            case Status():
                 if not identity.is_admin(caller.user_id):
                     return _say("status_refused_not_admin", caller)
                 if self._status is None:  # an Answers built without it (tests of other commands)
                     return _say("error_generic", caller)
                 return [render_status(await self._status.report(), caller.locale)]
-            case p.Invalid():
+            case Invalid():
                 return [render_invalid(command, locale=caller.locale)]
         raise AssertionError(f"unhandled command {command!r}")
 

@@ -11,13 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.core.home import HomeSummary
-from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.seen import SeenSlackEvents
 from bot.core.subscriptions import DigestSettings
 from bot.core.visibility import MeetingAccess
 from bot.metrics import Metrics
+from bot.slack.after_ack import AfterAck
 from bot.slack.answers import Answers
+from bot.slack.caller import resolve_caller
 from bot.slack.listeners import actions, commands, events, home, shortcuts
 from bot.slack.observe import ObservedApp
 from bot.slack.poster import SlackPoster
@@ -32,7 +33,6 @@ class SlackParts:
     """What the listeners are made of (built by the composition root)."""
 
     answers: Answers
-    identity: Identity
     access: MeetingAccess
     profiles: SlackProfiles
     poster: SlackPoster
@@ -61,47 +61,24 @@ def build_bolt_app(
         process_before_response=True,
         logger=logging.getLogger("bot.slack.bolt"),
     )
-    commands.register(
-        app,
-        answers=parts.answers,
-        profiles=parts.profiles,
-        responder=parts.responder,
-        in_flight=parts.in_flight,
-    )
-    events.register(
-        app,
-        answers=parts.answers,
-        profiles=parts.profiles,
-        poster=parts.poster,
-        seen=parts.seen,
-        in_flight=parts.in_flight,
-    )
-    actions.register(
-        app,
-        access=parts.access,
-        profiles=parts.profiles,
-        responder=parts.responder,
-        in_flight=parts.in_flight,
-    )
+    install_listeners(app, parts, metrics)
+    return app
 
+
+def install_listeners(app: AsyncApp, parts: SlackParts, metrics: Metrics) -> None:
+    """The caller middleware, then every listener, each with exactly what it uses."""
+    app.use(resolve_caller(parts.profiles))
+    after_ack = AfterAck(parts.in_flight, metrics)
+    commands.register(app, answers=parts.answers, responder=parts.responder, after_ack=after_ack)
+    events.register(
+        app, answers=parts.answers, poster=parts.poster, seen=parts.seen, after_ack=after_ack
+    )
+    actions.register(app, access=parts.access, responder=parts.responder, after_ack=after_ack)
     home.register(
-        app,
-        home=parts.home,
-        settings=parts.settings,
-        profiles=parts.profiles,
-        client=client,
-        in_flight=parts.in_flight,
+        app, home=parts.home, settings=parts.settings, client=app.client, after_ack=after_ack
     )
-    shortcuts.register(
-        app,
-        answers=parts.answers,
-        profiles=parts.profiles,
-        responder=parts.responder,
-        in_flight=parts.in_flight,
-    )
+    shortcuts.register(app, answers=parts.answers, responder=parts.responder, after_ack=after_ack)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error in a Slack listener (%s): %r", body.get("type"), error)
-
-    return app

@@ -6,8 +6,9 @@ replays appear, with one thread reply; and sends the give-up note."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -48,8 +49,6 @@ PERMANENT_ERRORS = frozenset(
 )
 #: how far before the job's first try its history search reaches, for clocks that disagree
 HISTORY_MARGIN_SECONDS = 300.0
-
-T = TypeVar("T")
 
 
 def metadata(about: DigestAbout, recipient: Recipient, part: int) -> dict[str, Any]:
@@ -92,7 +91,7 @@ class SlackDigestSink:
             meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
         )
 
-        async def send() -> None:
+        with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
             done = set(posted)
             adopted = await self._find_posted(channel, about, recipient) if look_first else {}
@@ -111,8 +110,6 @@ class SlackDigestSink:
                     metadata=metadata(about, recipient, part),
                 )
                 await record(part, channel, str(new_ts or ""))
-
-        await _translated(send())
 
     async def _find_posted(
         self, channel: str, about: DigestAbout, recipient: Recipient
@@ -146,7 +143,7 @@ class SlackDigestSink:
         )
         names = [r.subject or r.room_id or r.url for r in new.live_replays]
 
-        async def send() -> None:
+        with slack_failures_as_delivery_errors():
             for posted, message in zip(messages, rendered, strict=False):
                 await self._poster.update(posted.channel, posted.ts, message)
             first = messages[0]
@@ -161,22 +158,20 @@ class SlackDigestSink:
             )
             await record_reply(first.channel, str(ts or ""))
 
-        await _translated(send())
-
     async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
         locale = await self._locale(recipient)
 
-        async def send() -> None:
+        with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
             await self._poster.post(channel, gave_up_note(about.meeting, waited, locale))
 
-        await _translated(send())
 
-
-async def _translated(work: Awaitable[T]) -> T:
-    """`work`, with Slack's and the network's failures as the core's DeliveryRefused/Deferred."""
+@contextmanager
+def slack_failures_as_delivery_errors() -> Iterator[None]:
+    """Slack's refusals and the network's failures inside the block, raised as the core's
+    `DeliveryRefused` (no retry will fix it for this recipient) or `DeliveryDeferred` (try later)."""
     try:
-        return await work
+        yield
     except SlackApiError as error:
         code = str(error.response.get("error"))
         if code in PERMANENT_ERRORS:

@@ -5,14 +5,13 @@ acknowledgement and its answer took, and how it ended.
 Socket Mode hand every request to `async_dispatch`, so timing and labelling it there covers both.
 The request's correlation fields (`bot.core.correlation`) and its `RequestScope` are set in the
 context the listeners' tasks are created in, so the work after the ack inherits them: the logs of a
-look-up name its team and command, and `InFlight` reports the end of that work back here
-(`answered`) without the listeners passing anything along.
+look-up name its team and command, and the work's end (`note_answered`, called by
+`bot.slack.after_ack`) is timed from the request's start without the listeners passing anything along.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -123,14 +122,10 @@ class ObservedApp(AsyncApp):
                 metrics.labelled(metrics.slack_answer_seconds, scope.kind).observe(took)
 
 
-def answered(metrics: Metrics) -> Callable[[], None]:
-    """`InFlight`'s `on_finish`: the answer to the request whose work just ended is sent."""
-
-    def finished() -> None:
-        scope = _scope.get()
-        if scope is not None:
-            metrics.labelled(metrics.slack_answer_seconds, scope.kind).observe(
-                time.perf_counter() - scope.started
-            )
-
-    return finished
+def note_answered(metrics: Metrics) -> None:
+    """Record that the current request's work after its acknowledgement has ended."""
+    scope = _scope.get()
+    if scope is not None:
+        metrics.labelled(metrics.slack_answer_seconds, scope.kind).observe(
+            time.perf_counter() - scope.started
+        )

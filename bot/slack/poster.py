@@ -88,9 +88,6 @@ class SlackPoster:
                 break
         return found
 
-    async def post_dm(self, user_id: str, message: dict[str, Any]) -> str | None:
-        return await self.post(await self.dm_channel(user_id), message)
-
     async def dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
         if channel is None:

@@ -1,21 +1,21 @@
-"""Slack user profiles (email and locale) from `users.info`, cached so repeat callers cost nothing.
+"""Slack user profiles (email, locale, guest) from `users.info`, kept in a `Memo` so that repeat
+callers cost nothing and concurrent requests for one user share a single call.
 
-Concurrent requests for one user share a single call. A failed call yields an empty profile (English,
-no email) and a log line: a person still gets an answer, just not a personalised one.
+A failed call yields an empty profile (English, no email, a guest) and a log line, and is not kept:
+a person still gets an answer, just not a personalised one, and the next request asks again.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.core.memo import Memo
 from bot.i18n import Locale, locale_from_slack
 
 log = logging.getLogger(__name__)
@@ -41,55 +41,37 @@ class SlackProfiles:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
-        self._ttl = ttl
-        self._max_entries = max_entries
-        self._clock = clock
-        self._cache: OrderedDict[str, tuple[float, SlackProfile]] = OrderedDict()
-        self._in_flight: dict[str, asyncio.Future[SlackProfile]] = {}
+        # A profile Slack did not give (None) is not kept: the next request tries again.
+        self._memo: Memo[str, SlackProfile | None] = Memo(
+            ttl=lambda profile: ttl if profile is not None else 0.0,
+            max_entries=max_entries,
+            clock=clock,
+        )
 
     def cached(self, user_id: str) -> SlackProfile | None:
-        entry = self._cache.get(user_id)
-        if entry is None or self._clock() >= entry[0]:
-            return None
-        return entry[1]
-
-    def locale_hint(self, user_id: str) -> Locale:
-        """The locale we already know, without any I/O (for the immediate acknowledgement)."""
-        profile = self.cached(user_id)
-        return profile.locale if profile else "en"
+        """The kept profile, without any I/O; None when there is none."""
+        return self._memo.get(user_id)
 
     async def get(self, user_id: str) -> SlackProfile:
-        if (profile := self.cached(user_id)) is not None:
-            return profile
-        pending = self._in_flight.get(user_id)
-        if pending is None:
-            pending = asyncio.ensure_future(self._fetch(user_id))
-            self._in_flight[user_id] = pending
-            pending.add_done_callback(lambda _: self._in_flight.pop(user_id, None))
-        return await asyncio.shield(pending)
+        profile = await self._memo.fetch(user_id, lambda: self._fetch(user_id))
+        return profile if profile is not None else SlackProfile(user_id=user_id)
 
     async def email_of(self, user_id: str) -> str | None:
         return (await self.get(user_id)).email
 
-    async def _fetch(self, user_id: str) -> SlackProfile:
+    async def _fetch(self, user_id: str) -> SlackProfile | None:
         try:
             response = await self._client.users_info(user=user_id, include_locale=True)
         except SlackApiError as error:
             log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
-            return SlackProfile(user_id=user_id)
+            return None
         except Exception as error:  # network trouble must not stop an answer
             log.warning("users.info for %s failed: %r", user_id, error)
-            return SlackProfile(user_id=user_id)
+            return None
         user = response.get("user") or {}
-        email = (user.get("profile") or {}).get("email") or None
-        profile = SlackProfile(
+        return SlackProfile(
             user_id=user_id,
-            email=email,
+            email=(user.get("profile") or {}).get("email") or None,
             locale=locale_from_slack(user.get("locale")),
             guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
         )
-        self._cache[user_id] = (self._clock() + self._ttl, profile)
-        self._cache.move_to_end(user_id)
-        while len(self._cache) > self._max_entries:
-            self._cache.popitem(last=False)
-        return profile

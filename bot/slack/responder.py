@@ -3,12 +3,11 @@ HTTP session.
 
 Slack allows five posts per `response_url` within 30 minutes; callers plan their messages so. A 429
 is waited out (`Retry-After`, plus up to a second of jitter) and the post tried again, up to three
-times; a dropped connection is tried once more after half a second or so. These are the retries
-slack_sdk's webhook client made with its rate-limit and connection-error handlers, which this
-module used until it measured them: the client was built anew for every answer, worked out its
-User-Agent and formatted its DEBUG lines (an f-string with the whole body) on every post whatever
-the log level, and encoded with the standard library's JSON. Posting directly, with orjson, costs
-a fraction of that.
+times; a dropped connection is tried once more after half a second or so (the retries slack_sdk's
+webhook client makes with its handlers). The posts are made directly on the shared session and
+encoded with orjson rather than through that client, which is built per URL and works out its
+User-Agent and formats a DEBUG line with the whole body on every post, whatever the log level:
+measured, posting directly costs a fraction of that.
 """
 
 from __future__ import annotations

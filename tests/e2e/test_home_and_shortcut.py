@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.core.records import LinkMethod
 from bot.i18n import t
-from bot.slack.render.home import DM_ACTION_ID, REFRESH_ACTION_ID
+from bot.slack.ids import HOME_DM_ACTION_ID, HOME_REFRESH_ACTION_ID
 from tests.e2e.conftest import RunningBot
 from tests.fakes.tencent import SPEC_EXAMPLE_CREATOR, SPEC_EXAMPLE_MEETING_CODE, FakeTencent
 
@@ -89,13 +89,13 @@ async def test_home_of_a_linked_person_unsubscribe_and_dm_switch(
     assert t("home_subscriptions", "en", count=1) in flat(view)
     assert len(await bot.server.running.database.storage.subscriptions.made_by("T0001", "U1")) == 1  # type: ignore[union-attr]
 
-    (dm,) = [b for b in buttons(view) if b["action_id"] == DM_ACTION_ID]
+    (dm,) = [b for b in buttons(view) if b["action_id"] == HOME_DM_ACTION_ID]
     view = await click(bot, "U1", dm)
     assert t("home_dm_off", "en") in flat(view)
     storage = bot.server.running.database.storage  # type: ignore[union-attr]
     assert await storage.preferences.dm_digests_enabled("T0001", "U1") is False
 
-    (refresh,) = [b for b in buttons(view) if b["action_id"] == REFRESH_ACTION_ID]
+    (refresh,) = [b for b in buttons(view) if b["action_id"] == HOME_REFRESH_ACTION_ID]
     history = sum(1 for c in fake_tencent.calls if c.path.startswith("/v1/history/"))
     await click(bot, "U1", refresh)
     assert sum(1 for c in fake_tencent.calls if c.path.startswith("/v1/history/")) == history + 1

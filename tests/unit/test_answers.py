@@ -16,7 +16,8 @@ from bot.core.visibility import MeetingAccess
 from bot.i18n import t
 from bot.meeting import errors
 from bot.meeting.models import TencentUser
-from bot.slack.answers import Answers, Caller, Reply
+from bot.slack.answers import Answers, Reply
+from bot.slack.caller import Caller
 from bot.store.memory import memory_storage
 from tests.fakes.core import Clock, ReplayBook, meeting, replay
 

@@ -17,6 +17,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
 
+from bot.core.home import HomeSummary
 from bot.core.identity import Identity
 from bot.core.in_flight import InFlight
 from bot.core.lookup import ReplayLookup
@@ -28,11 +29,13 @@ from bot.core.storage import Storage
 from bot.core.subscriptions import DigestSettings
 from bot.core.visibility import MeetingAccess
 from bot.i18n import t
+from bot.metrics import Metrics
 from bot.slack.answers import Answers
-from bot.slack.listeners import actions, commands, events
+from bot.slack.app import SlackParts, install_listeners
+from bot.slack.ids import SHARE_ACTION_ID
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
-from bot.slack.render.messages import SHARE_ACTION_ID, lookup_ack_text
+from bot.slack.render.messages import lookup_ack_text
 from bot.slack.render.share import share_value
 from bot.slack.responder import Responder
 from bot.store.memory import memory_storage
@@ -46,7 +49,7 @@ REPLAY_URL = "https://meeting.tencent.com/l/1"
 
 
 class Listening:
-    """An app with the three listener kinds registered as `bot.slack.app` does."""
+    """An app with the caller middleware and the listeners installed as `bot.slack.app` does."""
 
     def __init__(self, storage: Storage, book: ReplayBook, session: aiohttp.ClientSession) -> None:
         client = AsyncWebClient(token="xoxb-test", base_url=API, session=session)
@@ -67,34 +70,29 @@ class Listening:
         answers = Answers(
             identity, access, settings, RecentMeetings(book, lookup, storage.meetings)
         )
-        responder = Responder(session)
         self.app = AsyncApp(
             client=client,
             signing_secret="unused",
             request_verification_enabled=False,
         )
-        commands.register(
-            self.app,
+        parts = SlackParts(
             answers=answers,
-            profiles=profiles,
-            responder=responder,
-            in_flight=self.in_flight,
-        )
-        events.register(
-            self.app,
-            answers=answers,
-            profiles=profiles,
-            poster=SlackPoster(client),
-            seen=SeenSlackEvents(storage.events),
-            in_flight=self.in_flight,
-        )
-        actions.register(
-            self.app,
             access=access,
             profiles=profiles,
-            responder=responder,
+            poster=SlackPoster(client),
+            responder=Responder(session),
+            seen=SeenSlackEvents(storage.events),
             in_flight=self.in_flight,
+            home=HomeSummary(
+                identity,
+                access,
+                RecentMeetings(book, lookup, storage.meetings),
+                storage.subscriptions,
+                storage.preferences,
+            ),
+            settings=settings,
         )
+        install_listeners(self.app, parts, Metrics())
 
     async def dispatch(self, body: str, content_type: str) -> tuple[int, str]:
         request = AsyncBoltRequest(body=body, headers={"content-type": [content_type]})

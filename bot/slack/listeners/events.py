@@ -17,14 +17,12 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot.core import parsing as p
-from bot.core.in_flight import InFlight
+from bot.core.parsing import MAX_REFS, Lookup, find_meeting_refs, parse_command
 from bot.core.seen import SeenSlackEvents
-from bot.i18n import t
-from bot.slack.answers import Answers, Caller
+from bot.slack.after_ack import AfterAck
+from bot.slack.answers import Answers, Reply
+from bot.slack.caller import Caller, IncomingCaller
 from bot.slack.poster import SlackPoster
-from bot.slack.profiles import SlackProfiles
-from bot.slack.render.messages import render_text
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +33,11 @@ def register(
     app: AsyncApp,
     *,
     answers: Answers,
-    profiles: SlackProfiles,
     poster: SlackPoster,
     seen: SeenSlackEvents,
-    in_flight: InFlight,
+    after_ack: AfterAck,
 ) -> None:
-    conversation = Conversation(answers, profiles, poster, seen, in_flight)
+    conversation = Conversation(answers, poster, seen, after_ack)
     app.event("app_mention")(conversation.handle_mention)
     # Not `app.event({"type": "message", "channel_type": "im"})`: Bolt's dict form matches only
     # type and subtype and would silently take every message event for a DM. Checking in the
@@ -51,82 +48,71 @@ def register(
 
 class Conversation:
     def __init__(
-        self,
-        answers: Answers,
-        profiles: SlackProfiles,
-        poster: SlackPoster,
-        seen: SeenSlackEvents,
-        in_flight: InFlight,
+        self, answers: Answers, poster: SlackPoster, seen: SeenSlackEvents, after_ack: AfterAck
     ) -> None:
         self._answers = answers
-        self._profiles = profiles
         self._poster = poster
         self._seen = seen
-        self._in_flight = in_flight
+        self._after_ack = after_ack
 
     async def handle_mention(
-        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        caller: IncomingCaller,
+        context: AsyncBoltContext,
     ) -> None:
-        await self._converse(event, body, context.bot_user_id, direct=False)
+        self._converse(event, body, caller, context.bot_user_id, direct=False)
 
     async def handle_message(
-        self, event: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+        self,
+        event: dict[str, Any],
+        body: dict[str, Any],
+        caller: IncomingCaller,
+        context: AsyncBoltContext,
     ) -> None:
         if event.get("channel_type") != "im":
             return  # channel messages reach us as app_mention when they are meant for us
         if event.get("subtype") or event.get("bot_id") or not event.get("user"):
             return  # edits, joins and our own messages are not questions
-        await self._converse(event, body, context.bot_user_id, direct=True)
+        self._converse(event, body, caller, context.bot_user_id, direct=True)
 
-    async def _converse(
-        self, event: dict[str, Any], body: dict[str, Any], bot_user_id: str | None, *, direct: bool
-    ) -> None:
-        user_id = event.get("user")
-        if not user_id:
-            return  # a bot's message mentioning us: nobody to answer
-        # Bolt acknowledges the event when this listener returns: the answer is the pool's work.
-        self._in_flight.submit(lambda: self._answer(event, body, user_id, bot_user_id, direct))
-
-    async def _answer(
+    def _converse(
         self,
         event: dict[str, Any],
         body: dict[str, Any],
-        user_id: str,
+        caller: IncomingCaller,
         bot_user_id: str | None,
+        *,
         direct: bool,
     ) -> None:
+        if not caller.user_id:
+            return  # a bot's message mentioning us: nobody to answer
         channel = event["channel"]
         thread_ts = event.get("thread_ts")
-        if not await self._seen.first_delivery(body.get("event_id")):
-            return
-        locale = self._profiles.locale_hint(user_id)
-        public = False
-        try:
-            profile = await self._profiles.get(user_id)
-            locale = profile.locale
+
+        async def answer(person: Caller) -> Reply:
+            if not await self._seen.first_delivery(body.get("event_id")):
+                return Reply([])
             text = _without_own_mention(event.get("text") or "", bot_user_id)
-            command = p.parse_command(text)
+            command = parse_command(text)
             if not text and thread_ts and not direct:
                 # A bare mention in a thread asks about the meeting the thread is about.
                 command = await self._from_thread_parent(channel, thread_ts) or command
-            caller = Caller(
-                team_id=body.get("team_id") or event.get("team") or "",
-                user_id=user_id,
-                channel_id=channel,
-                locale=locale,
-                guest=profile.guest,
-            )
-            reply = await self._answers.answer(command, caller, shareable=False)
-            messages = reply.messages
+            reply = await self._answers.answer(command, person, shareable=False)
             # Replays found are for the thread; refusals and errors only for the asker.
-            public = direct or reply.public
-        except Exception:
-            log.exception("answering a mention from %s failed", user_id)
-            messages = [render_text(t("error_generic", locale))]
-        reply_ts = thread_ts or (None if direct else event.get("ts"))
-        await self._reply(channel, user_id, reply_ts, messages, public=public)
+            return Reply(reply.messages, public=direct or reply.public)
 
-    async def _from_thread_parent(self, channel: str, thread_ts: str) -> p.Lookup | None:
+        async def send(reply: Reply) -> None:
+            reply_ts = thread_ts or (None if direct else event.get("ts"))
+            await self._reply(
+                channel, caller.user_id, reply_ts, reply.messages, public=reply.public
+            )
+
+        # Bolt acknowledges the event when this listener returns: the answer is the pool's work.
+        self._after_ack.answer(caller, answer, send)
+
+    async def _from_thread_parent(self, channel: str, thread_ts: str) -> Lookup | None:
         try:
             response = await self._poster.client.conversations_replies(
                 channel=channel, ts=thread_ts, limit=1
@@ -142,10 +128,10 @@ class Conversation:
         messages = response.get("messages") or []
         if not messages:
             return None
-        refs = p.find_meeting_refs(messages[0].get("text") or "")
+        refs = find_meeting_refs(messages[0].get("text") or "")
         if not refs:
             return None
-        return p.Lookup(refs=refs[: p.MAX_REFS])
+        return Lookup(refs=refs[:MAX_REFS])
 
     async def _reply(
         self,

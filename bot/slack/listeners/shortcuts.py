@@ -9,17 +9,16 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.core import parsing as p
-from bot.core.in_flight import InFlight
+from bot.core.parsing import MAX_REFS, Invalid, Lookup, Problem, find_meeting_refs
 from bot.i18n import t
-from bot.slack.answers import Answers, Caller
-from bot.slack.profiles import SlackProfiles
+from bot.slack.after_ack import AfterAck
+from bot.slack.answers import Answers, Reply
+from bot.slack.caller import Caller, IncomingCaller
+from bot.slack.ids import FIND_REPLAYS_CALLBACK_ID
 from bot.slack.render.messages import render_invalid, render_text
 from bot.slack.responder import Responder
 
 log = logging.getLogger(__name__)
-
-CALLBACK_ID = "find_replays"
 
 
 def message_text(message: dict[str, Any]) -> str:
@@ -33,48 +32,26 @@ def message_text(message: dict[str, Any]) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def register(
-    app: AsyncApp,
-    *,
-    answers: Answers,
-    profiles: SlackProfiles,
-    responder: Responder,
-    in_flight: InFlight,
-) -> None:
-    async def find_replays(ack: AsyncAck, body: dict[str, Any]) -> None:
+def register(app: AsyncApp, *, answers: Answers, responder: Responder, after_ack: AfterAck) -> None:
+    async def find_replays(ack: AsyncAck, body: dict[str, Any], caller: IncomingCaller) -> None:
         await ack()
-        user_id = body["user"]["id"]
         response_url = body.get("response_url")
         if not response_url:
-            log.warning("find_replays shortcut without a response_url from %s", user_id)
+            log.warning("find_replays shortcut without a response_url from %s", caller.user_id)
             return
 
-        async def answer() -> None:
-            locale = profiles.locale_hint(user_id)
-            try:
-                profile = await profiles.get(user_id)
-                locale = profile.locale
-                caller = Caller(
-                    team_id=(body.get("team") or {}).get("id") or "",
-                    user_id=user_id,
-                    channel_id=(body.get("channel") or {}).get("id") or "",
-                    locale=locale,
-                    guest=profile.guest,
-                )
-                refs = p.find_meeting_refs(message_text(body.get("message") or {}))
-                if not refs:
-                    messages = [render_text(t("shortcut_no_meeting", locale))]
-                elif len(refs) > p.MAX_REFS:
-                    invalid = p.Invalid(p.Problem.TOO_MANY, str(len(refs)))
-                    messages = [render_invalid(invalid, locale=locale)]
-                else:
-                    reply = await answers.answer(p.Lookup(refs), caller, shareable=True)
-                    messages = reply.messages
-            except Exception:
-                log.exception("find_replays failed for %s", user_id)
-                messages = [render_text(t("error_generic", locale))]
-            await responder.send_all(response_url, messages)
+        async def answer(person: Caller) -> Reply:
+            refs = find_meeting_refs(message_text(body.get("message") or {}))
+            if not refs:
+                return Reply([render_text(t("shortcut_no_meeting", person.locale))])
+            if len(refs) > MAX_REFS:
+                invalid = Invalid(Problem.TOO_MANY, str(len(refs)))
+                return Reply([render_invalid(invalid, locale=person.locale)])
+            return await answers.answer(Lookup(refs), person, shareable=True)
 
-        in_flight.submit(answer)
+        async def send(reply: Reply) -> None:
+            await responder.send_all(response_url, reply.messages)
 
-    app.shortcut(CALLBACK_ID)(find_replays)
+        after_ack.answer(caller, answer, send)
+
+    app.shortcut(FIND_REPLAYS_CALLBACK_ID)(find_replays)
