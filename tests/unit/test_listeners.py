@@ -4,6 +4,7 @@ and `response_url` mocked at the HTTP edge (aioresponses)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -12,7 +13,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 import pytest
-from slack_bolt.async_app import AsyncApp
+from aioresponses import CallbackResult
+from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 from yarl import URL
@@ -30,8 +32,10 @@ from bot.core.subscriptions import DigestSettings
 from bot.core.visibility import MeetingAccess
 from bot.i18n import t
 from bot.metrics import Metrics
-from bot.slack.answers import Answers
+from bot.slack.after_ack import AfterAck
+from bot.slack.answers import Answers, Reply
 from bot.slack.app import SlackParts, install_listeners
+from bot.slack.caller import Caller, IncomingCaller
 from bot.slack.ids import SHARE_ACTION_ID
 from bot.slack.poster import SlackPoster
 from bot.slack.profiles import SlackProfiles
@@ -74,13 +78,15 @@ class Listening:
             client=client,
             signing_secret="unused",
             request_verification_enabled=False,
+            process_before_response=True,
         )
+        self.responder = Responder(session)
         parts = SlackParts(
             answers=answers,
             access=access,
             profiles=profiles,
             poster=SlackPoster(client),
-            responder=Responder(session),
+            responder=self.responder,
             seen=SeenSlackEvents(storage.events),
             in_flight=self.in_flight,
             home=HomeSummary(
@@ -95,14 +101,24 @@ class Listening:
         install_listeners(self.app, parts, Metrics())
 
     async def dispatch(self, body: str, content_type: str) -> tuple[int, str]:
-        request = AsyncBoltRequest(body=body, headers={"content-type": [content_type]})
-        response = await self.app.async_dispatch(request)
+        status, acknowledgement = await self.acknowledge(body, content_type)
         assert await self.in_flight.drain(5), "a listener is still running"
+        return status, acknowledgement
+
+    async def acknowledge(self, body: str, content_type: str) -> tuple[int, str]:
+        """Bolt's response (the acknowledgement), without waiting for the work after it."""
+        request = AsyncBoltRequest(body=body, headers={"content-type": [content_type]})
+        response = await asyncio.wait_for(self.app.async_dispatch(request), 2)
         return response.status, response.body
 
-    async def command(self, text: str, user_id: str = "U1") -> tuple[int, str]:
+    async def command(
+        self, text: str, user_id: str = "U1", *, command: str = "/replays"
+    ) -> tuple[int, str]:
+        return await self.dispatch(*self.command_form(text, user_id, command))
+
+    def command_form(self, text: str, user_id: str, command: str = "/replays") -> tuple[str, str]:
         form = {
-            "command": "/replays",
+            "command": command,
             "text": text,
             "user_id": user_id,
             "team_id": "T1",
@@ -111,7 +127,7 @@ class Listening:
             "trigger_id": "1.2.3",
             "api_app_id": "A1",
         }
-        return await self.dispatch(urlencode(form), "application/x-www-form-urlencoded")
+        return urlencode(form), "application/x-www-form-urlencoded"
 
     async def event(self, event: dict[str, Any], event_id: str) -> tuple[int, str]:
         body = {"type": "event_callback", "team_id": "T1", "event_id": event_id, "event": event}
@@ -135,8 +151,32 @@ def slack_api(http_mock: HttpMock, method: str) -> list[dict[str, Any]]:
     ]
 
 
+class SlackUsers:
+    """Slack's `users.info`: each user's locale (en-US unless set), answered once `open` is set."""
+
+    def __init__(self) -> None:
+        self.locales: dict[str, str] = {}
+        self.open = asyncio.Event()
+        self.open.set()
+        self.answered: list[str] = []
+
+    async def answer(self, url: URL, **kwargs: Any) -> CallbackResult:
+        user = str((kwargs.get("params") or {}).get("user") or url.query.get("user"))
+        await self.open.wait()
+        self.answered.append(user)
+        locale = self.locales.get(user, "en-US")
+        return CallbackResult(payload={"ok": True, "user": {"id": user, "locale": locale}})
+
+
 @pytest.fixture
-async def listening(http_mock: HttpMock, book: ReplayBook) -> AsyncIterator[Listening]:
+def slack_profiles() -> SlackUsers:
+    return SlackUsers()
+
+
+@pytest.fixture
+async def listening(
+    http_mock: HttpMock, book: ReplayBook, slack_profiles: SlackUsers
+) -> AsyncIterator[Listening]:
     # Bolt asks who the bot is on its first request.
     http_mock.post(
         re.compile(rf"{re.escape(API)}auth\.test(\?.*)?$"),
@@ -145,7 +185,7 @@ async def listening(http_mock: HttpMock, book: ReplayBook) -> AsyncIterator[List
     )
     http_mock.get(
         re.compile(rf"{re.escape(API)}users\.info(\?.*)?$"),
-        payload={"ok": True, "user": {"id": "U1", "locale": "en-US", "profile": {}}},
+        callback=slack_profiles.answer,
         repeat=True,
     )
     http_mock.post(RESPONSE_URL, body="ok", repeat=True)
@@ -230,3 +270,70 @@ async def test_only_the_person_who_looked_up_may_share_the_cards(
     assert refused["text"] == t("share_refused_not_requester", "en")
     assert shared["response_type"] == "in_channel"
     assert REPLAY_URL in json.dumps(shared["blocks"])
+
+
+async def test_a_first_time_caller_is_acknowledged_before_their_profile_is_read(
+    listening: Listening, http_mock: HttpMock, slack_profiles: SlackUsers
+) -> None:
+    slack_profiles.locales["U1"] = "zh-CN"
+    slack_profiles.open.clear()  # Slack has not answered users.info yet
+    status, body = await listening.acknowledge(*listening.command_form(CODE, "U1"))
+    # Acknowledged without the profile: in English, the only language known without asking.
+    assert (status, json.loads(body)["text"]) == (
+        200,
+        lookup_ack_text([MeetingRef("code", CODE)], "en"),
+    )
+    assert slack_profiles.answered == [] and posted(http_mock, RESPONSE_URL) == []
+
+    slack_profiles.open.set()
+    assert await listening.in_flight.drain(5)
+    assert slack_profiles.answered == ["U1"]
+    [answer] = posted(http_mock, RESPONSE_URL)
+    assert REPLAY_URL in json.dumps(answer["blocks"])
+    # Now the profile is known: the next answer is the acknowledgement itself, in Chinese.
+    status, body = await listening.command("help", "U1")
+    expected = t("help", "zh", status=t("status_linked", "zh", userid="alice"))
+    assert (status, json.loads(body)["text"]) == (200, expected)
+    assert slack_profiles.answered == ["U1"]
+
+
+async def test_work_that_fails_after_the_ack_answers_the_generic_error_in_the_callers_language(
+    listening: Listening, http_mock: HttpMock, slack_profiles: SlackUsers
+) -> None:
+    slack_profiles.locales["U2"] = "zh-CN"
+    after_ack = AfterAck(listening.in_flight, Metrics())
+
+    async def broken(ack: AsyncAck, command: dict[str, Any], caller: IncomingCaller) -> None:
+        await ack()
+
+        async def work(person: Caller) -> Reply:
+            raise RuntimeError("the work broke")
+
+        async def send(reply: Reply) -> None:
+            await listening.responder.send_all(command["response_url"], reply.messages)
+
+        after_ack.answer(caller, work, send)
+
+    listening.app.command("/broken")(broken)
+    assert await listening.command("", "U2", command="/broken") == (200, "")
+    [answer] = posted(http_mock, RESPONSE_URL)
+    assert answer["text"] == t("error_generic", "zh")
+    assert answer["response_type"] == "ephemeral"
+
+
+async def test_a_mention_is_answered_in_the_language_of_the_person_who_mentioned(
+    listening: Listening, http_mock: HttpMock, slack_profiles: SlackUsers
+) -> None:
+    slack_profiles.locales["U3"] = "zh-CN"
+    mention = {
+        "type": "app_mention",
+        "user": "U3",
+        "text": "<@UBOT> help",
+        "ts": "100.1",
+        "channel": "C1",
+        "event_ts": "100.1",
+    }
+    assert (await listening.event(mention, "Ev2"))[0] == 200
+    [ephemeral] = slack_api(http_mock, "chat.postEphemeral")
+    assert ephemeral["user"] == "U3"
+    assert ephemeral["text"] == t("help", "zh", status=t("status_not_linked", "zh"))
