@@ -23,7 +23,6 @@ from bot.core.parsing import (
     Invalid,
     LinkCommand,
     Lookup,
-    MeetingRef,
     Recent,
     Refresh,
     SetVisibility,
