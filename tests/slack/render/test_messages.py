@@ -20,7 +20,7 @@ from bot.slack.render.messages import (
     render_shared,
 )
 from tests.fakes.block_kit import iter_text_objects
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     CODE,
     ID,
     all_urls,
