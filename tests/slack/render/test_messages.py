@@ -116,6 +116,7 @@ def _assert_reachable(messages: list[dict], meetings: list[MeetingReplays]) -> N
     assert reached <= expected
 
 
+@pytest.mark.slow
 @given(
     st.lists(st.tuples(_MEETINGS, _PROBLEMS), min_size=1, max_size=3),
     st.sampled_from(LOCALES),
