@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.digest_sink import (
     METADATA_EVENT_TYPE,
+    DeliveryCutShort,
     DeliveryDeferred,
     DeliveryRefused,
     DigestAbout,
@@ -67,6 +68,14 @@ class SlackDigestSink:
     def __init__(self, poster: SlackPoster, profiles: SlackProfiles) -> None:
         self._poster = poster
         self._profiles = profiles
+        self._cut_short = False
+
+    def cut_short(self) -> None:
+        self._cut_short = True
+
+    def _before_send(self) -> None:
+        if self._cut_short:
+            raise DeliveryCutShort("shutting down")
 
     async def _locale(self, recipient: Recipient) -> Locale:
         return (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
@@ -107,6 +116,7 @@ class SlackDigestSink:
                     channel,
                     message,
                     unfurl_links=False,
+                    before_send=self._before_send,
                     metadata=metadata(about, recipient, part),
                 )
                 await record(part, channel, str(new_ts or ""))
@@ -145,16 +155,26 @@ class SlackDigestSink:
 
         with slack_failures_as_delivery_errors():
             for posted, message in zip(messages, rendered, strict=False):
-                await self._poster.update(posted.channel, posted.ts, message)
+                await self._poster.update(
+                    posted.channel, posted.ts, message, before_send=self._before_send
+                )
             first = messages[0]
             # What no longer fits in the messages there are goes in the thread, before the note.
             for message in rendered[len(messages) :]:
                 await self._poster.post(
-                    first.channel, message, unfurl_links=False, thread_ts=first.ts
+                    first.channel,
+                    message,
+                    unfurl_links=False,
+                    before_send=self._before_send,
+                    thread_ts=first.ts,
                 )
             reply = update_reply(meeting.subject, names, locale)
             ts = await self._poster.post(
-                first.channel, reply, unfurl_links=False, thread_ts=first.ts
+                first.channel,
+                reply,
+                unfurl_links=False,
+                before_send=self._before_send,
+                thread_ts=first.ts,
             )
             await record_reply(first.channel, str(ts or ""))
 
@@ -163,7 +183,9 @@ class SlackDigestSink:
 
         with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
-            await self._poster.post(channel, gave_up_note(about.meeting, waited, locale))
+            await self._poster.post(
+                channel, gave_up_note(about.meeting, waited, locale), before_send=self._before_send
+            )
 
 
 @contextmanager

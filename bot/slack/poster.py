@@ -39,11 +39,21 @@ class SlackPoster:
         self._next_slot: dict[str, float] = {}
         self._dm_channels: dict[str, str] = {}
 
-    async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> str | None:
+    async def post(
+        self,
+        channel: str,
+        message: dict[str, Any],
+        *,
+        before_send: Callable[[], None] | None = None,
+        **extra: Any,
+    ) -> str | None:
         """Post one message; returns its `ts`. Raises SlackApiError when Slack refuses it (or is
-        still rate-limiting after RATE_LIMIT_RETRIES waits)."""
+        still rate-limiting after RATE_LIMIT_RETRIES waits). `before_send` runs once the
+        channel's turn has come, right before each request: what it raises stops the post."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             await self._wait_for_slot(channel)
+            if before_send is not None:
+                before_send()
             try:
                 response = await self.client.chat_postMessage(channel=channel, **message, **extra)
             except SlackApiError as error:
@@ -56,10 +66,20 @@ class SlackPoster:
             return response.get("ts")
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
-        """Rewrite a posted message, at the channel's pace (429s waited out as for posts)."""
+    async def update(
+        self,
+        channel: str,
+        ts: str,
+        message: dict[str, Any],
+        *,
+        before_send: Callable[[], None] | None = None,
+    ) -> None:
+        """Rewrite a posted message, at the channel's pace (429s waited out as for posts);
+        `before_send` as for `post`."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
             await self._wait_for_slot(channel)
+            if before_send is not None:
+                before_send()
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **message)
             except SlackApiError as error:
