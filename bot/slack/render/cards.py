@@ -95,7 +95,9 @@ def meeting_card(
     ]
     whose = [t("card_owner", locale, owner=describe_owner(owner))] if owner else []
     recorded = file_count(meeting, locale)
-    counts = [_replay_count(len(replays), locale), *([recorded] if recorded else [])]
+    # A meeting only recorded is not summed up as "0 replays".
+    replayed = [_replay_count(len(replays), locale)] if replays or not recorded else []
+    counts = [*replayed, *([recorded] if recorded else [])]
     facts = [*names, *counts, *whose]
     head = header(subject)
     items = [_replay_item(replay, n, locale) for n, replay in enumerate(replays, 1)]
