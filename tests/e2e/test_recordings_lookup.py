@@ -215,3 +215,31 @@ async def test_the_client_reads_every_page_as_the_given_operator(
     file_id = found.meeting.recordings[0].files[0].file_id
     page = await tencent_client.player_page(file_id, userid="tester")
     assert page.endswith(file_id) and "cos." not in page
+
+
+async def test_the_creators_dm_has_the_password_and_a_mention_in_a_channel_has_not(
+    bot: RunningBot, fake_tencent: FakeTencent
+) -> None:
+    recorded_meeting(fake_tencent)
+    await bot.ask("link tester")
+    dm = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "DU1",
+        "user": "U1",
+        "text": RECORDED_CODE,
+        "ts": "1700000001.000100",
+        "event_ts": "1700000001.000100",
+    }
+    assert (await bot.slack.event(dm)).status == 200
+    await bot.idle()
+    in_dm = await bot.fake_slack.wait_for_posts(1, channel="DU1")
+    assert t("recording_password", "en", password=PASSWORD) in text_of(in_dm)
+
+    reply = await bot.slack.app_mention(RECORDED_CODE, user_id="U1", channel="C1")
+    assert reply.status == 200
+    await bot.idle()
+    in_thread = await bot.fake_slack.wait_for_posts(1, channel="C1")
+    assert fake_tencent.sharing_url(RECORDED_ID) in urls_of(in_thread)
+    assert PASSWORD not in text_of(in_thread)
+    assert t("recording_password_protected", "en") in text_of(in_thread)
