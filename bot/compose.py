@@ -90,7 +90,7 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
     http = build_http_session()
     slack = build_slack_client(settings, http, meter)
     tencent = build_tencent_client(settings, http, observer=metrics)
-    lookup = ReplayLookup(tencent)
+    lookup = ReplayLookup(tencent, recordings=tencent)
     profiles = SlackProfiles(slack)
     operator = settings.tencent_meeting_operator_id
     identity = Identity(

@@ -632,6 +632,63 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
     "duration_hours": ("{hours} h", "{hours} 小时"),
     "duration_hours_minutes": ("{hours} h {minutes} min", "{hours} 小时 {minutes} 分钟"),
+    # cloud recordings: look-ups
+    "kind_live_replays": ("*Live replays*", "*直播回看*"),
+    "kind_recordings": ("*Cloud recordings*", "*云录制*"),
+    "recording_file_count_one": ("1 recording file", "1 个云录制文件"),
+    "recording_file_count_many": ("{count} recording files", "{count} 个云录制文件"),
+    "recording_processing_count": ("recording processing", "云录制处理中"),
+    "recording_processing": (
+        ":hourglass_flowing_sand: *Recording {n}:* processing. Tencent Meeting is still making "
+        "it; look again in a while.",
+        ":hourglass_flowing_sand: *云录制 {n}：* 处理中。腾讯会议仍在生成，请稍后再查。",
+    ),
+    "recording_shared": ("*Recording {n}:* shared by link", "*云录制 {n}：* 已通过链接分享"),
+    "recording_members_only": (
+        "only members of the enterprise may open it",
+        "仅企业成员可以打开",
+    ),
+    "recording_participants_only": (
+        "only the meeting's participants may open it",
+        "仅会议参与者可以打开",
+    ),
+    "recording_password": ("password: `{password}`", "密码：`{password}`"),
+    "recording_password_protected": (":lock: password protected", ":lock: 需要密码"),
+    "recording_until": ("open until {date}", "有效期至 {date}"),
+    "recording_no_expiry": ("the link does not expire", "链接长期有效"),
+    "recording_sharing_off_creator": (
+        "*Recording {n}:* sharing is off, so only you can open it. To share it: in the Tencent "
+        "Meeting app or on meeting.tencent.com, open *Recordings*, choose this recording and "
+        "click *Share*.",
+        "*云录制 {n}：* 未开启分享，目前只有你能打开。如需分享：在腾讯会议客户端或 "
+        "meeting.tencent.com 打开 *录制*，选择此录制并点击 *分享*。",
+    ),
+    "recording_not_shared": (
+        "*Recording {n}:* the creator has not shared this recording.",
+        "*云录制 {n}：* 创建者尚未分享此录制。",
+    ),
+    "recording_file": (
+        "File {n} · starts {start} · {length} · {size}",
+        "文件 {n} · 开始于 {start} · {length} · {size}",
+    ),
+    "recording_file_name": ("Recording file {n}", "云录制文件 {n}"),
+    "recording_watch_button": ("Watch recording", "观看录制"),
+    "recording_watch_label": (
+        "Watch recording file {n} of {subject}",
+        "观看 {subject} 的云录制文件 {n}",
+    ),
+    "recording_player_button": ("Open in Tencent Meeting", "在腾讯会议中打开"),
+    "recording_player_label": (
+        "Open recording file {n} of {subject} on Tencent Meeting's page",
+        "在腾讯会议页面打开 {subject} 的云录制文件 {n}",
+    ),
+    "recording_size_mb": ("{size} MB", "{size} MB"),
+    "recording_size_kb": ("{size} KB", "{size} KB"),
+    "recording_length_unknown": ("length unknown", "时长未知"),
+    "recording_link_label": (
+        "Watch the cloud recording of {subject}",
+        "观看 {subject} 的云录制",
+    ),
 }
 
 #: key -> locale -> template, read-only

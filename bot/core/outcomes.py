@@ -76,11 +76,18 @@ class LookupResult:
     #: the creator, when the answer was given on their behalf (they share with the workspace) or
     #: refused because of their choice; None when the asker looked up their own meeting
     owner: Owner | None = None
+    #: (record_file_id, Tencent's player page) of recording files nobody may open by a link,
+    #: fetched only for the creator's own answers that nobody else reads
+    player_pages: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # A result that is both a failure and a success would render ambiguously: refuse it early.
         if self.problem is not None and self.meetings:
             raise ValueError("a LookupResult has either meetings or a problem, not both")
+
+    def player_page(self, file_id: str) -> str:
+        """The player page fetched for this recording file; empty when none was."""
+        return next((page for f, page in self.player_pages if f == file_id), "")
 
     @property
     def ok(self) -> bool:

@@ -20,6 +20,10 @@ only after the check. Whether the asker *is* the creator is told by the creator'
 hundreds of people asking about one known meeting cost no identity look-up (no directory crawl,
 no Tencent call).
 
+A recording whose creator has not turned sharing on can still be opened by its creator on
+Tencent's player page: a look-up that asks for `players` (an answer only the asker will read) gets
+those pages when the asker looked up their own meeting, never on a creator's behalf.
+
 `ready` answers from memory alone when everything the answer depends on is kept (a known creator's
 "only the creator can see it", a cached replay list): the slash command then answers inside its
 acknowledgement. It follows the same rules as `lookup`, through the same two decisions
@@ -160,12 +164,21 @@ class MeetingAccess:
         return userid
 
     async def lookup_many(
-        self, refs: Iterable[MeetingRef], asker: Asker, *, fresh: bool = False
+        self,
+        refs: Iterable[MeetingRef],
+        asker: Asker,
+        *,
+        fresh: bool = False,
+        players: bool = False,
     ) -> list[LookupResult]:
         """Raises IdentityUnavailable when who the asker is cannot be told now."""
-        return list(await asyncio.gather(*(self.lookup(r, asker, fresh=fresh) for r in refs)))
+        return list(
+            await asyncio.gather(
+                *(self.lookup(r, asker, fresh=fresh, players=players) for r in refs)
+            )
+        )
 
-    def ready(self, ref: MeetingRef, asker: Asker) -> LookupResult | None:
+    def ready(self, ref: MeetingRef, asker: Asker, *, players: bool = False) -> LookupResult | None:
         """What `lookup` would answer, told from memory alone; None when it needs any I/O."""
         if not self._creators.holds(ref):
             return None  # the database may know a creator who is somebody else
@@ -188,10 +201,18 @@ class MeetingAccess:
                 return replace(kept, owner=owner) if kept is not None else None
         if link is None:
             return None
-        return self._lookup.kept(ref, link.tencent_userid)
+        kept = self._lookup.kept(ref, link.tencent_userid)
+        if kept is None or not players or not kept.meetings:
+            return kept
+        pages = self._lookup.kept_player_pages(kept.meetings, link.tencent_userid)
+        return None if pages is None else replace(kept, player_pages=pages)
 
-    async def lookup(self, ref: MeetingRef, asker: Asker, *, fresh: bool = False) -> LookupResult:
-        """Raises IdentityUnavailable when who the asker is cannot be told now."""
+    async def lookup(
+        self, ref: MeetingRef, asker: Asker, *, fresh: bool = False, players: bool = False
+    ) -> LookupResult:
+        """The look-up of `ref` for `asker`; with `players`, the player pages of their own
+        unshared recordings too (see the module). Raises IdentityUnavailable when who the asker
+        is cannot be told now."""
         creator = await self._creators.fetch(ref, lambda: self._known_creator(ref))
         if creator is not None:
             links = await self._creator_links.fetch(creator, lambda: self._links_of(creator))
@@ -203,6 +224,9 @@ class MeetingAccess:
             return LookupResult(ref=ref, problem=LookupProblem.NOT_LINKED)
         result = await self._lookup.lookup(ref, userid, fresh=fresh)
         await self._learn(ref, userid, result)
+        if players and result.meetings:
+            pages = await self._lookup.player_pages(result.meetings, userid)
+            result = replace(result, player_pages=pages)
         return result
 
     async def _known_creator(self, ref: MeetingRef) -> str | None:

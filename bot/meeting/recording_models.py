@@ -5,14 +5,21 @@ file's addresses), as spec/tencent-meeting.md section 6 describes them. Read lik
 models: unknown fields ignored, `meeting_id` kept as text, epoch times in seconds or milliseconds.
 Flags and counts are read leniently because they only decorate a card; a file's `record_file_id`
 and a recording's `meeting_id` are required because nothing can be done without them.
+
+Each model says what it is in the core's words (`core()`, `bot.core.meetings`); `recorded_meetings`
+groups a query's recordings into one core `Meeting` per meeting. The download address is never
+converted: it expires within hours and must not reach a message.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
+from bot.core import meetings
+from bot.core.sources import Recorded
 from bot.meeting.models import LenientInt, UnixTime, _list_or_empty, _TencentModel
 
 #: `state` of a recording: still being recorded, being transcoded, done (files listed only then)
@@ -75,6 +82,27 @@ class RecordFile(_TencentModel):
         """Whether sharing is on and Tencent gave a link to share."""
         return self.sharing_state == 1 and bool(self.sharing_url)
 
+    def core(self) -> meetings.RecordingFile:
+        return meetings.RecordingFile(
+            file_id=self.record_file_id,
+            start=self.record_start_time,
+            end=self.record_end_time,
+            size_bytes=max(self.record_size, 0),
+        )
+
+    def sharing(self) -> meetings.Sharing | None:
+        """What Tencent asks of whoever opens the link; None while sharing is off."""
+        if not self.shared:
+            return None
+        return meetings.Sharing(
+            url=self.sharing_url.strip(),
+            password=self.password,
+            expires=self.sharing_expire,
+            members_only=self.required_same_corp,
+            participants_only=self.required_participant,
+            allow_download=self.allow_download,
+        )
+
 
 class RecordMeeting(_TencentModel):
     """One recording of a meeting (a meeting can have several) and, once done, its files."""
@@ -99,6 +127,30 @@ class RecordMeeting(_TencentModel):
     def processing(self) -> bool:
         """Still being recorded or transcoded: its files are not listed yet."""
         return self.state in (RECORDING, TRANSCODING)
+
+    def core(self) -> meetings.Recording:
+        """This recording in the core's words. A state Tencent has not documented counts as
+        ready when files are listed (they can be watched) and as processing otherwise."""
+        if self.state == RECORDING:
+            state = meetings.RecordingState.RECORDING
+        elif self.done or (not self.processing and self.record_files):
+            state = meetings.RecordingState.READY
+        else:
+            state = meetings.RecordingState.PROCESSING
+        files = (
+            tuple(f.core() for f in self.record_files)
+            if state is meetings.RecordingState.READY
+            else ()
+        )
+        # All files of a meeting share one link; the first shared file's settings stand for all.
+        sharing = next((s for f in self.record_files if (s := f.sharing()) is not None), None)
+        return meetings.Recording(
+            record_id=self.meeting_record_id,
+            state=state,
+            files=files,
+            sharing=sharing,
+            start=self.media_start_time,
+        )
 
 
 class RecordsPage(_TencentModel):
@@ -125,3 +177,27 @@ class RecordAddresses(_TencentModel):
     #: Tencent's own player page; opens only after a login with access to the recording
     view_address: LenientText = ""
     download_address: LenientText = ""
+
+
+def recorded_meetings(entries: Iterable[RecordMeeting]) -> list[Recorded]:
+    """The recordings of a query as one core `Meeting` per meeting_id (a code can name several
+    meetings, a meeting can have several recordings), in the order Tencent listed them; a
+    recording listed twice (pages that shifted while being read) is kept once."""
+    grouped: dict[str, list[RecordMeeting]] = {}
+    for entry in entries:
+        same = grouped.setdefault(entry.meeting_id, [])
+        if not entry.meeting_record_id or all(
+            e.meeting_record_id != entry.meeting_record_id for e in same
+        ):
+            same.append(entry)
+    found: list[Recorded] = []
+    for meeting_id, recordings in grouped.items():
+        first = recordings[0]
+        meeting = meetings.Meeting(
+            meeting_id=meeting_id,
+            code=next((r.meeting_code for r in recordings if r.meeting_code), ""),
+            subject=next((r.subject for r in recordings if r.subject), ""),
+            recordings=tuple(r.core() for r in recordings),
+        )
+        found.append(Recorded(meeting, host_userid=first.host_user_id))
+    return found

@@ -85,12 +85,19 @@ class Answers:
         self._status = status
         self._recent = recent
 
-    async def answer(self, command: Command, caller: Caller, *, shareable: bool) -> Reply:
-        """The reply to one command; look-ups are `public` when at least one meeting was found."""
+    async def answer(
+        self, command: Command, caller: Caller, *, shareable: bool, direct: bool = False
+    ) -> Reply:
+        """The reply to one command; look-ups are `public` when at least one meeting was found.
+        `shareable` answers are ephemeral (the command, the shortcut); `direct`: the caller asks
+        in a DM with the bot. Either way the answer is read by the caller alone, which decides
+        what a recording's card may show (`bot.slack.render.readers`)."""
         try:
             if isinstance(command, Lookup | Refresh):
                 fresh = isinstance(command, Refresh)
-                return await self.lookup(command.refs, caller, shareable=shareable, fresh=fresh)
+                return await self.lookup(
+                    command.refs, caller, shareable=shareable, fresh=fresh, direct=direct
+                )
             return Reply(await self._private_answer(command, caller))
         except IdentityUnavailable:
             # The one place "Tencent's directory cannot tell who you are" is worded.
@@ -104,10 +111,14 @@ class Answers:
             case Invalid():
                 return Reply([render_invalid(command, locale=caller.locale)])
             case Lookup(refs=refs):
-                results = [self._access.ready(ref, caller.asker) for ref in refs]
+                # Only the ephemeral (shareable) answers come this way: read by the caller alone.
+                private = shareable
+                results = [self._access.ready(r, caller.asker, players=private) for r in refs]
                 if any(result is None for result in results):
                     return None
-                return self._lookup_reply([r for r in results if r], caller, shareable=shareable)
+                return self._lookup_reply(
+                    [r for r in results if r], caller, shareable=shareable, private=private
+                )
             case Help():
                 link = self._identity.known_link(caller.team_id, caller.user_id)
                 return Reply(_help(caller, link)) if link is not None else None
@@ -128,13 +139,16 @@ class Answers:
         *,
         shareable: bool,
         fresh: bool = False,
+        direct: bool = False,
     ) -> Reply:
         """Raises IdentityUnavailable when who the caller is cannot be told now."""
-        results = await self._access.lookup_many(refs, caller.asker, fresh=fresh)
-        return self._lookup_reply(results, caller, shareable=shareable)
+        # A mention's look-up goes to its thread; the rest is read by the caller alone.
+        private = shareable or direct
+        results = await self._access.lookup_many(refs, caller.asker, fresh=fresh, players=private)
+        return self._lookup_reply(results, caller, shareable=shareable, private=private)
 
     def _lookup_reply(
-        self, results: list[LookupResult], caller: Caller, *, shareable: bool
+        self, results: list[LookupResult], caller: Caller, *, shareable: bool, private: bool
     ) -> Reply:
         if all(result.problem is LookupProblem.NOT_LINKED for result in results):
             # One "link yourself first" says it all, however many meetings were named.
@@ -145,6 +159,7 @@ class Answers:
             locale=caller.locale,
             requester=caller.user_id if shareable else None,
             shareable=shareable and found,
+            private=private,
             max_messages=MAX_MESSAGES,
         )
         return Reply(messages, public=found)

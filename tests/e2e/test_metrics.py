@@ -36,6 +36,10 @@ def endpoint_of(path: str) -> str:
         return "replays_by_id"
     if path == "/v1/users/list":
         return "users_list"
+    if path == "/v1/records":
+        return "records"
+    if path.startswith("/v1/addresses/"):
+        return "addresses"
     assert path.startswith("/v1/users/"), path
     return "user_detail"
 

@@ -99,7 +99,7 @@ class Conversation:
             if not text and thread_ts and not direct:
                 # A bare mention in a thread asks about the meeting the thread is about.
                 command = await self._from_thread_parent(channel, thread_ts) or command
-            reply = await self._answers.answer(command, person, shareable=False)
+            reply = await self._answers.answer(command, person, shareable=False, direct=direct)
             # Replays found are for the thread; refusals and errors only for the asker.
             return Reply(reply.messages, public=direct or reply.public)
 

@@ -55,12 +55,17 @@ def _button(label: str) -> BlockDict:
     return {"type": "button", "text": {**_plain(label), "emoji": True}}
 
 
-def watch_button(label: str, url: str) -> BlockDict:
-    return {
+def watch_button(label: str, url: str, *, accessibility_label: str = "") -> BlockDict:
+    """A link button; `accessibility_label` is what a screen reader says instead of the label
+    (Slack allows 75 characters)."""
+    button = {
         **_button(cut(label, MAX_BUTTON_TEXT, escape=False)),
         "url": url,
         "action_id": WATCH_ACTION_PREFIX,
     }
+    if accessibility_label:
+        button["accessibility_label"] = cut(accessibility_label, MAX_BUTTON_TEXT, escape=False)
+    return button
 
 
 def primary_button(label: str, *, action_id: str, value: str) -> BlockDict:

@@ -1,7 +1,9 @@
 """Look-up results and meetings as cards: what each meeting, replay or problem shows.
 
-A meeting card is a header (the subject), a context line (code, ID, number of replays) and one
-section per replay with a "Watch replay" button. A replay whose `url` Slack would refuse as a
+A meeting card is a header (the subject), a context line (code, ID, number of replays and of
+recording files) and one section per replay with a "Watch replay" button; a meeting with cloud
+recordings also has them (`bot.slack.render.recordings`), each kind under its label, for the
+reader the card is rendered for (`bot.slack.render.readers`). A replay whose `url` Slack would refuse as a
 button URL (not http(s), too long, odd characters) is still listed, with the link shown as text. A
 problem, or a reference that found no meeting, is a one-section notice card. Cards are not yet
 messages: `bot.slack.render.pages` packs them, and each card carries what the compact overflow
@@ -11,14 +13,16 @@ page shows for it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupResult, Owner
 from bot.i18n import Locale, format_duration, t
-from bot.slack.render.block_kit import BlockDict, context, header, section, watch_button
+from bot.slack.render.block_kit import context, header, section, watch_button
+from bot.slack.render.card_items import Card, Item
 from bot.slack.render.limits import MAX_HEADER_TEXT
 from bot.slack.render.mrkdwn import cut, escape_mrkdwn, is_linkable_url, mention, one_line
+from bot.slack.render.readers import CHANNEL, Reader
+from bot.slack.render.recordings import PlayerPages, file_count, no_player_pages, recording_items
 
 # Replay names and rooms are shown whole when reasonable; beyond these they are cut, so that one
 # replay never crowds a message.
@@ -29,23 +33,7 @@ _SHOWN_URL_LIMIT = 300
 _OVERFLOW_TITLE_LIMIT = 300
 
 
-@dataclass(slots=True)
-class Item:
-    """One block of a card, and what the compact overflow shows for it."""
-
-    block: BlockDict
-    replay: LiveReplay | None = None
-    name: str = ""  # plain label of the replay, for an overflow button
-    note: str = ""  # mrkdwn line for the overflow when the item is not a replay
-
-
-@dataclass(slots=True)
-class Card:
-    head: list[BlockDict]  # header and context; empty for a problem
-    again: list[BlockDict]  # what a continuation message repeats of the head
-    title: str  # mrkdwn line naming the meeting in the overflow; empty for a problem
-    items: list[Item]
-    fallback: str
+__all__ = ["Card", "Item", "describe_owner", "describe_ref", "lookup_cards", "meeting_card"]
 
 
 def describe_ref(ref: MeetingRef, locale: Locale) -> str:
@@ -71,7 +59,7 @@ def _replay_item(replay: LiveReplay, number: int, locale: Locale) -> Item:
         lines.append(f"{t('replay_link_unusable', locale)} `{shown}`")
     else:
         lines.append(t("replay_link_missing", locale))
-    return Item(section("\n".join(lines), button), replay=replay, name=name)
+    return Item(section("\n".join(lines), button), url=url, name=name)
 
 
 def _replay_count(count: int, locale: Locale) -> str:
@@ -87,9 +75,16 @@ def describe_owner(owner: Owner) -> str:
     return f"`{cut(one_line(owner.userid), _CODE_LIMIT, escape=True)}`"
 
 
-def meeting_card(meeting: Meeting, locale: Locale, owner: Owner | None = None) -> Card:
-    """The card of one meeting: its subject, code, ID and every replay; whose meeting it is when
-    it was looked up on its creator's behalf."""
+def meeting_card(
+    meeting: Meeting,
+    locale: Locale,
+    owner: Owner | None = None,
+    *,
+    reader: Reader = CHANNEL,
+    players: PlayerPages = no_player_pages,
+) -> Card:
+    """The card of one meeting for `reader`: its subject, code, ID, every replay and every
+    recording; whose meeting it is when it was looked up on its creator's behalf."""
     subject = one_line(meeting.subject) or t("untitled_meeting", locale)
     code = cut(one_line(meeting.code), _CODE_LIMIT, escape=True)
     meeting_id = cut(one_line(meeting.meeting_id), _CODE_LIMIT, escape=True)
@@ -99,9 +94,20 @@ def meeting_card(meeting: Meeting, locale: Locale, owner: Owner | None = None) -
         *([t("card_id", locale, meeting_id=f"`{meeting_id}`")] if meeting_id else []),
     ]
     whose = [t("card_owner", locale, owner=describe_owner(owner))] if owner else []
-    facts = [*names, _replay_count(len(replays), locale), *whose]
+    recorded = file_count(meeting, locale)
+    # A meeting only recorded is not summed up as "0 replays".
+    replayed = [_replay_count(len(replays), locale)] if replays or not recorded else []
+    counts = [*replayed, *([recorded] if recorded else [])]
+    facts = [*names, *counts, *whose]
     head = header(subject)
     items = [_replay_item(replay, n, locale) for n, replay in enumerate(replays, 1)]
+    if meeting.recordings:
+        if items:
+            items.insert(0, _label("kind_live_replays", locale))
+        items += [
+            _label("kind_recordings", locale),
+            *recording_items(meeting, reader, locale, players),
+        ]
     if not items:
         text = t("no_replays", locale)
         items = [Item(section(text), note=text)]
@@ -116,9 +122,15 @@ def meeting_card(meeting: Meeting, locale: Locale, owner: Owner | None = None) -
             locale,
             subject=short_subject,
             code=code or meeting_id,
-            replays=_replay_count(len(replays), locale),
+            replays=", ".join(counts),
         ),
     )
+
+
+def _label(key: str, locale: Locale) -> Item:
+    """The line naming one kind of what a meeting has to watch."""
+    text = t(key, locale)
+    return Item(section(text), note=text)
 
 
 def notice_card(text: str) -> Card:
@@ -126,8 +138,11 @@ def notice_card(text: str) -> Card:
     return Card(head=[], again=[], title="", items=[Item(section(text), note=text)], fallback=text)
 
 
-def lookup_cards(results: Sequence[LookupResult], locale: Locale) -> list[Card]:
-    """A card per meeting found and a notice per problem, in the order of `results`."""
+def lookup_cards(
+    results: Sequence[LookupResult], locale: Locale, *, private: bool = False
+) -> list[Card]:
+    """A card per meeting found and a notice per problem, in the order of `results`; `private`
+    when one allowed person alone reads them (see `bot.slack.render.readers`)."""
     cards: list[Card] = []
     for result in results:
         ref = describe_ref(result.ref, locale)
@@ -138,7 +153,11 @@ def lookup_cards(results: Sequence[LookupResult], locale: Locale) -> list[Card]:
         elif not result.meetings:
             cards.append(notice_card(t("lookup_no_meeting", locale, ref=ref)))
         else:
-            cards.extend(meeting_card(m, locale, result.owner) for m in result.meetings)
+            reader = Reader(private=private, creator=result.owner is None)
+            cards.extend(
+                meeting_card(m, locale, result.owner, reader=reader, players=result.player_page)
+                for m in result.meetings
+            )
     return cards
 
 

@@ -3,6 +3,11 @@
 Each returns dicts `{"text": fallback, "blocks": [...]}` ready for `chat.postMessage` or a
 `response_url`, within Slack's limits whatever Tencent sent. This is the module the rest of the app
 imports from; the button action ids are here too, for the listeners that answer the clicks.
+
+Whoever renders a message says who reads it, since a recording's password and how to turn its
+sharing on are only for its creator reading privately (`Reader`, `bot.slack.render.readers`):
+`render_lookup(private=...)` (each result's creator is known from `LookupResult.owner`),
+`render_digest(reader=...)`; `render_shared` is always for a channel.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ from bot.slack.render.digest_facts import facts_line
 from bot.slack.render.limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_TEXT
 from bot.slack.render.mrkdwn import cut, mention, split_mrkdwn
 from bot.slack.render.pages import assemble
+from bot.slack.render.readers import CHANNEL, CREATOR_PRIVATELY, Reader
 from bot.slack.render.share import SHARE_ACTION_ID, share_footer
 
 __all__ = [
+    "CHANNEL",
+    "CREATOR_PRIVATELY",
     "SHARE_ACTION_ID",
     "WATCH_ACTION_ID",
     "Message",
+    "Reader",
     "describe_ref",
     "lookup_ack_text",
     "render_digest",
@@ -56,11 +65,13 @@ def render_lookup(
     locale: Locale,
     requester: str | None,
     shareable: bool,
+    private: bool = False,
     max_messages: int = 5,
 ) -> list[Message]:
-    """The (ephemeral) answer to a look-up: a card per meeting, a notice per problem, and a
-    "Share in channel" button when `shareable` and `requester` is known."""
-    cards = lookup_cards(results, locale)
+    """The answer to a look-up: a card per meeting, a notice per problem, and a "Share in
+    channel" button when `shareable` and `requester` is known. `private`: the answer is read by
+    the asker alone (an ephemeral answer, a DM), not posted to a channel or thread."""
+    cards = lookup_cards(results, locale, private=private)
     return assemble(
         cards,
         locale=locale,
@@ -73,8 +84,9 @@ def render_lookup(
 def render_shared(
     results: Sequence[LookupResult], *, locale: Locale, shared_by: str, max_messages: int = 5
 ) -> list[Message]:
-    """The same cards, posted for everyone in the channel, saying who shared them."""
-    cards = lookup_cards(results, locale)
+    """The same cards, posted for everyone in the channel, saying who shared them (so with no
+    password and no player page, whoever shares)."""
+    cards = lookup_cards(results, locale, private=False)
     shared = t("shared_by", locale, user=mention(shared_by))
     return assemble(
         cards,
@@ -91,10 +103,12 @@ def render_digest(
     locale: Locale,
     ended: EndedMeeting | None = None,
     creator_slack_id: str | None = None,
+    reader: Reader = CHANNEL,
 ) -> list[Message]:
-    """The replays of a meeting that ended, for a subscribed channel or the creator's DM; with
-    `ended`, the intro also says when it ran, how long, whose it was and which occurrence."""
-    card = meeting_card(meeting, locale)
+    """The replays and recordings of a meeting that ended, for `reader`: `CHANNEL` (the default)
+    for a subscribed channel, `CREATOR_PRIVATELY` for the creator's DM. With `ended`, the intro
+    also says when it ran, how long, whose it was and which occurrence."""
+    card = meeting_card(meeting, locale, reader=reader)
     intro = digest_intro(meeting, locale)
     facts = facts_line(ended, creator_slack_id, locale) if ended is not None else None
     if facts:

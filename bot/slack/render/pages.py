@@ -24,7 +24,7 @@ from bot.slack.render.block_kit import (
     section,
     watch_button,
 )
-from bot.slack.render.cards import Card
+from bot.slack.render.card_items import Card
 from bot.slack.render.limits import MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_SECTION_TEXT
 from bot.slack.render.mrkdwn import cut, fallback_text, is_linkable_url
 
@@ -71,25 +71,25 @@ def _overflow_page(
         linkable = [
             (i, item)
             for i, item in zip(item_indexes, items, strict=True)
-            if item.replay is not None and is_linkable_url(item.replay.url.strip())
+            if item.url is not None and is_linkable_url(item.url)
         ]
-        unusable = sum(1 for item in items if item.replay is not None) - len(linkable)
+        unusable = sum(1 for item in items if item.watchable) - len(linkable)
         lines = [card.title] if card.title else []
-        lines += [item.note for item in items if item.replay is None]
+        lines += [item.note for item in items if not item.watchable]
         if unusable:
             lines.append(t("overflow_unusable_links", locale, count=unusable))
         room = budget - len(blocks) - 1
         if room < (1 if linkable else 0):
             left_meetings += 1
-            left_replays += sum(1 for item in items if item.replay is not None)
+            left_replays += sum(1 for item in items if item.watchable)
             continue
         blocks.append(section(cut("\n".join(lines), MAX_SECTION_TEXT, escape=False)))
         shown = linkable[: room * MAX_ACTIONS_ELEMENTS]
         for start in range(0, len(shown), MAX_ACTIONS_ELEMENTS):
             buttons = [
-                watch_button(f"{i + 1}. {item.name}", item.replay.url.strip())
+                watch_button(f"{i + 1}. {item.name}", item.url)
                 for i, item in shown[start : start + MAX_ACTIONS_ELEMENTS]
-                if item.replay is not None
+                if item.url is not None
             ]
             blocks.append(actions(buttons))
         if len(shown) < len(linkable):

@@ -2,8 +2,10 @@
 `/replays recent [days]`) and for App Home.
 
 A compact card is one section (subject, when it ended, its code) whose accessory is the watch
-button when the meeting has one replay, followed by an actions block of numbered watch buttons
-when it has more: at most two blocks a meeting, so ten meetings fit any message. Times are Slack
+button when the meeting has one thing to watch (a replay, or its recordings' sharing link),
+followed by an actions block of numbered watch buttons when it has more: at most two blocks a
+meeting, so ten meetings fit any message. Recordings still processing are said so; a recording
+that is not shared has no button here (its card, `/replays <code>`, tells its creator what to do). Times are Slack
 date tokens, which every reader sees in their own time zone.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.core.meetings import LiveReplay
+from bot.core.meetings import LiveReplay, Meeting
 from bot.core.outcomes import LookupProblem
 from bot.core.recent import RecentList, RecentMeeting
 from bot.i18n import Locale, t
@@ -52,8 +54,14 @@ def _linkable(replays: tuple[LiveReplay, ...]) -> list[LiveReplay]:
     return [r for r in replays if is_linkable_url(r.url.strip())]
 
 
+def _recording_links(meeting: Meeting) -> list[str]:
+    """The sharing links of the meeting's ready recordings, each once (all files share one)."""
+    urls = (r.sharing.url.strip() for r in meeting.recordings if r.sharing is not None and r.files)
+    return [url for url in dict.fromkeys(urls) if is_linkable_url(url)]
+
+
 def compact_card(item: RecentMeeting, locale: Locale) -> list[BlockDict]:
-    """One or two blocks: the meeting's line and its replays as buttons."""
+    """One or two blocks: the meeting's line and its replays and recordings as buttons."""
     entry, meeting = item.entry, item.meeting
     subject = one_line(entry.subject or meeting.subject) or t("untitled_meeting", locale)
     facts = [
@@ -63,20 +71,42 @@ def compact_card(item: RecentMeeting, locale: Locale) -> list[BlockDict]:
     code = one_line(entry.code or meeting.code)
     if code:
         facts.append(t("card_code", locale, code=f"`{cut(code, 40, escape=True)}`"))
+    if meeting.processing:
+        facts.append(t("recording_processing_count", locale))
     replays = _linkable(meeting.live_replays)
+    recordings = _recording_links(meeting)
     text = " · ".join(facts)
-    watch = t("watch_button", locale)
-    if len(replays) <= 1:
-        accessory = watch_button(watch, replays[0].url.strip()) if replays else None
+    label = cut(subject, 40, escape=False)
+    if len(replays) + len(recordings) <= 1:
+        if replays:
+            accessory = watch_button(t("watch_button", locale), replays[0].url.strip())
+        elif recordings:
+            accessory = _recording_button(
+                recordings[0], t("recording_watch_button", locale), label, locale
+            )
+        else:
+            accessory = None
         return [section(cut(text, MAX_SECTION_TEXT, escape=False), accessory)]
     labelled = [
         watch_button(
             f"{n}. {one_line(r.subject) or t('untitled_replay', locale, n=n)}",
             r.url.strip(),
         )
-        for n, r in enumerate(replays[:MAX_ACTIONS_ELEMENTS], 1)
+        for n, r in enumerate(replays, 1)
     ]
-    return [section(cut(text, MAX_SECTION_TEXT, escape=False)), actions(labelled)]
+    labelled += [
+        _recording_button(url, f"{n}. {t('recording_watch_button', locale)}", label, locale)
+        for n, url in enumerate(recordings, len(labelled) + 1)
+    ]
+    return [
+        section(cut(text, MAX_SECTION_TEXT, escape=False)),
+        actions(labelled[:MAX_ACTIONS_ELEMENTS]),
+    ]
+
+
+def _recording_button(url: str, text: str, subject: str, locale: Locale) -> BlockDict:
+    spoken = t("recording_link_label", locale, subject=subject)
+    return watch_button(text, url, accessibility_label=spoken)
 
 
 def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[BlockDict]:
