@@ -33,9 +33,9 @@ log = logging.getLogger(__name__)
 
 #: how long start-up waits for the change listener before serving without it
 LISTENER_READY_SECONDS = 5.0
-#: after the drain, how long digests get to reach their next message (one post or update, which
-#: slack_sdk gives up on after its own timeout) before they are cancelled
-CUT_SHORT_GRACE_SECONDS = 5.0
+#: after the drain, how long digests get to finish the request they have under way (they send no
+#: other) before they are cancelled: a request sent is answered, so no post is left unrecorded
+CUT_SHORT_GRACE_SECONDS = 3.0
 
 
 def _digest_backlog_reader(ops: OpsStore) -> metrics_web.Refresh:

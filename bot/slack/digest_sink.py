@@ -5,6 +5,7 @@ replays appear, with one thread reply; and sends the give-up note."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from bot.core.digest_sink import (
 from bot.core.meetings import Meeting
 from bot.core.storage import PostedPart
 from bot.i18n import Locale
-from bot.slack.poster import SlackPoster
+from bot.slack.poster import PostingStopped, SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.render.digest_facts import gave_up_note, update_reply
 from bot.slack.render.messages import render_digest
@@ -68,14 +69,10 @@ class SlackDigestSink:
     def __init__(self, poster: SlackPoster, profiles: SlackProfiles) -> None:
         self._poster = poster
         self._profiles = profiles
-        self._cut_short = False
+        self._cut_short = asyncio.Event()
 
     def cut_short(self) -> None:
-        self._cut_short = True
-
-    def _before_send(self) -> None:
-        if self._cut_short:
-            raise DeliveryCutShort("shutting down")
+        self._cut_short.set()
 
     async def _locale(self, recipient: Recipient) -> Locale:
         return (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
@@ -116,7 +113,7 @@ class SlackDigestSink:
                     channel,
                     message,
                     unfurl_links=False,
-                    before_send=self._before_send,
+                    stop=self._cut_short,
                     metadata=metadata(about, recipient, part),
                 )
                 await record(part, channel, str(new_ts or ""))
@@ -155,9 +152,7 @@ class SlackDigestSink:
 
         with slack_failures_as_delivery_errors():
             for posted, message in zip(messages, rendered, strict=False):
-                await self._poster.update(
-                    posted.channel, posted.ts, message, before_send=self._before_send
-                )
+                await self._poster.update(posted.channel, posted.ts, message, stop=self._cut_short)
             first = messages[0]
             # What no longer fits in the messages there are goes in the thread, before the note.
             for message in rendered[len(messages) :]:
@@ -165,7 +160,7 @@ class SlackDigestSink:
                     first.channel,
                     message,
                     unfurl_links=False,
-                    before_send=self._before_send,
+                    stop=self._cut_short,
                     thread_ts=first.ts,
                 )
             reply = update_reply(meeting.subject, names, locale)
@@ -173,7 +168,7 @@ class SlackDigestSink:
                 first.channel,
                 reply,
                 unfurl_links=False,
-                before_send=self._before_send,
+                stop=self._cut_short,
                 thread_ts=first.ts,
             )
             await record_reply(first.channel, str(ts or ""))
@@ -184,7 +179,7 @@ class SlackDigestSink:
         with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
             await self._poster.post(
-                channel, gave_up_note(about.meeting, waited, locale), before_send=self._before_send
+                channel, gave_up_note(about.meeting, waited, locale), stop=self._cut_short
             )
 
 
@@ -201,3 +196,5 @@ def slack_failures_as_delivery_errors() -> Iterator[None]:
         raise DeliveryDeferred(code) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         raise DeliveryDeferred(repr(error)) from None
+    except PostingStopped:
+        raise DeliveryCutShort("shutting down") from None
