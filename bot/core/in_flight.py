@@ -48,7 +48,6 @@ class InFlight:
         workers: int = DEFAULT_WORKERS,
         busy_turn: float = BUSY_TURN,
         max_hold: float = MAX_HOLD,
-        on_finish: Callable[[], None] | None = None,
     ) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -57,8 +56,6 @@ class InFlight:
         self._max_hold = max_hold
         # One piece of work at a time looks at the loop (the rest queue behind it, asleep).
         self._gate = asyncio.Lock()
-        #: told when a piece of work ends (the edge times answers with it), in the work's context
-        self._on_finish = on_finish
         self._places = asyncio.Semaphore(workers)
         self._tasks: set[asyncio.Task[None]] = set()
         self._count = 0
@@ -122,5 +119,3 @@ class InFlight:
         self._count -= 1
         if self._count == 0:
             self._idle.set()
-        if self._on_finish is not None:
-            self._on_finish()

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from bot.core.clock import utcnow
 from bot.core.failures import MeetingServiceError
 from bot.core.lookup import ReplayLookup
 from bot.core.meetings import HistoryEntry, Meeting, MeetingRef
@@ -84,7 +85,7 @@ class RecentMeetings:
         ttl: float = 180.0,
         max_entries: int = 5_000,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = utcnow,
     ) -> None:
         self._history = history
         self._lookup = lookup

@@ -37,8 +37,9 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
+from bot.core.clock import utcnow
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
 from bot.core.meetings import MeetingRef
@@ -86,7 +87,7 @@ class MeetingAccess:
         visibility_ttl: float = 15.0,
         max_cached_creators: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
-        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        wall: Callable[[], datetime] = utcnow,
     ) -> None:
         self._identity = identity
         self._lookup = lookup

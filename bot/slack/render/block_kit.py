@@ -12,9 +12,9 @@ clicked: its action id matches `WATCH_ACTION_ID`, so that the app can acknowledg
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from bot.slack.ids import WATCH_ACTION_PREFIX
 from bot.slack.render.limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT
 from bot.slack.render.mrkdwn import cut
 
@@ -23,8 +23,6 @@ BlockDict = dict[str, Any]
 
 # Every watch button is made with the bare prefix; the pages number them, since action ids must be
 # unique within a message and only the message knows how many there are.
-WATCH_ACTION_PREFIX = "watch_replay_"
-WATCH_ACTION_ID = re.compile(r"^watch_replay_\d+$")
 
 
 def _plain(text: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 from bot.core.home import HomeState
 from bot.core.records import LinkMethod, Subscription
 from bot.i18n import Locale, t
+from bot.slack.ids import HOME_DM_ACTION_ID, HOME_REFRESH_ACTION_ID, HOME_UNSUBSCRIBE_ACTION_PREFIX
 from bot.slack.render.block_kit import DIVIDER, BlockDict, actions, context, header, section
 from bot.slack.render.recent import recent_blocks
 
@@ -21,9 +22,6 @@ from bot.slack.render.recent import recent_blocks
 MAX_VIEW_BLOCKS = 100
 #: blocks the recent list may take (header, 10 compact cards of up to two blocks, notes)
 RECENT_ROOM = 26
-REFRESH_ACTION_ID = "home_refresh"
-UNSUBSCRIBE_ACTION_ID = "home_unsubscribe"
-DM_ACTION_ID = "home_dm"
 
 
 def _button(label: str, action_id: str, value: str, *, danger: bool = False) -> BlockDict:
@@ -74,14 +72,16 @@ def render_home(state: HomeState, locale: Locale) -> dict[str, Any]:
     dm_key = "home_dm_on" if state.dm_digests else "home_dm_off"
     switch = _button(
         t("home_dm_turn_off" if state.dm_digests else "home_dm_turn_on", locale),
-        DM_ACTION_ID,
+        HOME_DM_ACTION_ID,
         "off" if state.dm_digests else "on",
     )
     blocks.append(section(t(dm_key, locale), switch))
     if state.recent is not None:
         blocks.append(DIVIDER)
         blocks += recent_blocks(state.recent, locale, room=RECENT_ROOM - 1)
-        blocks.append(actions([_button(t("home_refresh", locale), REFRESH_ACTION_ID, "refresh")]))
+        blocks.append(
+            actions([_button(t("home_refresh", locale), HOME_REFRESH_ACTION_ID, "refresh")])
+        )
     blocks.append(DIVIDER)
     subscriptions = state.subscriptions
     if not subscriptions:
@@ -93,7 +93,7 @@ def render_home(state: HomeState, locale: Locale) -> dict[str, Any]:
         for subscription in shown:
             unsubscribe = _button(
                 t("home_unsubscribe", locale),
-                f"{UNSUBSCRIBE_ACTION_ID}_{len(blocks)}",
+                f"{HOME_UNSUBSCRIBE_ACTION_PREFIX}_{len(blocks)}",
                 unsubscribe_value(subscription),
                 danger=True,
             )

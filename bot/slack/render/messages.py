@@ -19,7 +19,7 @@ from bot.core.outcomes import LookupResult
 from bot.core.parsing import MAX_REFS, Invalid
 from bot.core.records import EndedMeeting
 from bot.i18n import Locale, t
-from bot.slack.render.block_kit import WATCH_ACTION_ID, Message, section
+from bot.slack.render.block_kit import Message, section
 from bot.slack.render.cards import (
     describe_ref,
     digest_intro,
@@ -32,13 +32,11 @@ from bot.slack.render.limits import MAX_BLOCKS, MAX_FALLBACK_TEXT, MAX_SECTION_T
 from bot.slack.render.mrkdwn import cut, mention, split_mrkdwn
 from bot.slack.render.pages import assemble
 from bot.slack.render.readers import CHANNEL, CREATOR_PRIVATELY, Reader
-from bot.slack.render.share import SHARE_ACTION_ID, share_footer
+from bot.slack.render.share import share_footer
 
 __all__ = [
     "CHANNEL",
     "CREATOR_PRIVATELY",
-    "SHARE_ACTION_ID",
-    "WATCH_ACTION_ID",
     "Message",
     "Reader",
     "describe_ref",

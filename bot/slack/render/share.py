@@ -17,11 +17,10 @@ from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupResult
 from bot.core.parsing import ref_from_digits
 from bot.i18n import Locale, t
+from bot.slack.ids import SHARE_ACTION_ID
 from bot.slack.render.block_kit import BlockDict, actions, primary_button
 from bot.slack.render.limits import MAX_BUTTON_VALUE
 from bot.slack.render.mrkdwn import SLACK_USER
-
-SHARE_ACTION_ID = "share_replays"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ import re
 
 from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupResult
-from bot.slack.render.messages import SHARE_ACTION_ID
+from bot.slack.ids import SHARE_ACTION_ID
 from tests.fakes.block_kit import assert_valid_message, button_urls, mrkdwn_texts
 
 CODE = MeetingRef("code", "295150176")

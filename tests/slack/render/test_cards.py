@@ -7,8 +7,8 @@ import pytest
 from bot.core.meetings import LiveReplay, Meeting, MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult, Owner
 from bot.i18n import LOCALES, Locale, t
+from bot.slack.ids import WATCH_ACTION_ID
 from bot.slack.render.messages import (
-    WATCH_ACTION_ID,
     render_digest,
     render_digest_give_up,
     render_lookup,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.core.meetings import MeetingRef
 from bot.i18n import t
+from bot.slack.ids import SHARE_ACTION_ID
 from bot.slack.render.messages import (
-    SHARE_ACTION_ID,
     render_digest,
     render_lookup,
 )
