@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 
 #: how long start-up waits for the change listener before serving without it
 LISTENER_READY_SECONDS = 5.0
+#: after the drain, how long digests get to finish the request they have under way (they send no
+#: other) before they are cancelled: a request sent is answered, so no post is left unrecorded
+CUT_SHORT_GRACE_SECONDS = 3.0
 
 
 def _digest_backlog_reader(ops: OpsStore) -> metrics_web.Refresh:
@@ -143,8 +146,8 @@ class BotServer:
         self._stop_worker.set()
         if (running := self.running) is not None:
             # Digests under way and answers owed to people finish together, within the timeout;
-            # a digest cut short is taken up again when its lease runs out (deliveries made are
-            # recorded, so nobody gets it twice).
+            # a digest cut short is handed back and taken up again by the next instance
+            # (deliveries made are recorded, so nobody gets it twice).
             background = self._background
             drain = running.in_flight.drain(drain_timeout)
             if background:
@@ -155,6 +158,11 @@ class BotServer:
                 drained = await drain
             if not drained:
                 log.warning("shutdown: %d look-ups still running", running.in_flight.count)
+            if not all(task.done() for task in background):
+                # Digests still posting stop before their next message, with what they sent
+                # recorded; cancelling one mid-post could leave a message Slack took unrecorded.
+                running.digests.cut_short()
+                await asyncio.wait(background, timeout=CUT_SHORT_GRACE_SECONDS)
             for task in background:
                 if not task.done():
                     log.warning("shutdown: cutting %s short", task.get_name())

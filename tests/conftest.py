@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fakes.slack",
     "tests.fakes.databases",
     "tests.fakes.core",
+    "tests.fakes.http_mock",
 ]

@@ -20,6 +20,7 @@ from typing import Protocol
 
 from bot.core import correlation
 from bot.core.clock import utcnow
+from bot.core.digest_sink import DeliveryCutShort
 from bot.core.group_commit import GroupCommit
 from bot.core.lanes import Lane, bind_lane
 from bot.core.records import DigestJob, JobState, NewDigest
@@ -187,9 +188,14 @@ class DigestQueue:
         keeping = asyncio.create_task(self._keep_lease(job))
         try:
             verdict = await work(job)
+        except DeliveryCutShort:
+            # Shutdown stopped it between two messages: hand it back so that the next instance
+            # (or this one, restarted) takes it up at once instead of when the lease runs out.
+            self._ran("cut_short")
+            await self._give_back(job)
+            return
         except asyncio.CancelledError:
-            # Shutdown cut the job short: hand it back so that the next instance (or this one,
-            # restarted) takes it up at once instead of when the lease runs out.
+            # Shutdown's last resort, for a job that reached no message in its grace period.
             self._ran("cut_short")
             await self._give_back(job)
             raise

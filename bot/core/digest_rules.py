@@ -90,6 +90,7 @@ class DigestRules:
         self._queue = queue
         self._lookup = lookup
         self._follow_recordings = follow_recordings
+        self._sink = sink
         self._delivery = DigestDelivery(storage.digest_jobs, sink, give_up=queue.give_up_after)
         self._removal = DigestRemoval(
             storage.digest_jobs,
@@ -103,6 +104,10 @@ class DigestRules:
     async def run(self, stop: asyncio.Event) -> None:
         """Work on due digests until `stop` is set (see `DigestQueue.run`)."""
         await self._queue.run(self.work, stop)
+
+    def cut_short(self) -> None:
+        """Stop the digests under way before their next message and hand their jobs back."""
+        self._sink.cut_short()
 
     async def meeting_ended(self, meeting: EndedMeeting) -> bool:
         """Record the durable job for one ended occurrence of a meeting, first looked at after the

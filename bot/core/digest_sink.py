@@ -55,9 +55,22 @@ class DigestAbout:
     first_try: datetime
 
 
+class DeliveryCutShort(Exception):
+    """The process is stopping: the delivery stopped before its next message, with every message
+    it sent recorded, and its job is to be handed back at once."""
+
+
 class DigestSink(Protocol):
-    """Where digests go (Slack). Raises DeliveryRefused for a permanent refusal and
-    DeliveryDeferred when the delivery should be tried again later."""
+    """Where digests go (Slack). Raises DeliveryRefused for a permanent refusal,
+    DeliveryDeferred when the delivery should be tried again later, and DeliveryCutShort once
+    `cut_short` was called."""
+
+    def cut_short(self) -> None:
+        """From now on, stop every delivery before it sends its next message. Shutdown calls it
+        when its grace period is over: a job stopped between two messages has recorded all it
+        sent, where one cancelled in the middle of a post can leave a message Slack took
+        unrecorded and a database transaction open."""
+        ...
 
     async def deliver(
         self,

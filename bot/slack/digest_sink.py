@@ -8,6 +8,7 @@ give-up note."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Iterator, Sequence
@@ -19,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.core.digest_sink import (
     METADATA_EVENT_TYPE,
+    DeliveryCutShort,
     DeliveryDeferred,
     DeliveryRefused,
     DigestAbout,
@@ -29,7 +31,7 @@ from bot.core.digest_sink import (
 from bot.core.meetings import Meeting
 from bot.core.storage import PostedPart
 from bot.i18n import Locale
-from bot.slack.poster import SlackPoster
+from bot.slack.poster import PostingStopped, SlackPoster
 from bot.slack.profiles import SlackProfiles
 from bot.slack.render.block_kit import Message, section
 from bot.slack.render.digest_facts import gave_up_note, recording_removed_line, update_reply
@@ -110,6 +112,10 @@ class SlackDigestSink:
     def __init__(self, poster: SlackPoster, profiles: SlackProfiles) -> None:
         self._poster = poster
         self._profiles = profiles
+        self._cut_short = asyncio.Event()
+
+    def cut_short(self) -> None:
+        self._cut_short.set()
 
     async def _locale(self, recipient: Recipient) -> Locale:
         return (await self._profiles.get(recipient.reader)).locale if recipient.reader else "en"
@@ -148,6 +154,7 @@ class SlackDigestSink:
                     channel,
                     message,
                     unfurl_links=False,
+                    stop=self._cut_short,
                     metadata=metadata(about, recipient, part),
                 )
                 await record(part, channel, str(new_ts or ""))
@@ -187,7 +194,7 @@ class SlackDigestSink:
 
         with slack_failures_as_delivery_errors():
             for posted, message in zip(messages, rendered, strict=False):
-                await self._poster.update(posted.channel, posted.ts, message)
+                await self._poster.update(posted.channel, posted.ts, message, stop=self._cut_short)
             first = messages[0]
             # What no longer fits in the messages there are goes in the thread, then the note. A
             # rerun after a crash finds what an earlier run put there (by its metadata) first.
@@ -203,6 +210,7 @@ class SlackDigestSink:
                         first.channel,
                         message,
                         unfurl_links=False,
+                        stop=self._cut_short,
                         thread_ts=first.ts,
                         metadata=thread_metadata(about, thread_key, part),
                     )
@@ -241,14 +249,16 @@ class SlackDigestSink:
         with slack_failures_as_delivery_errors():
             for number, posted in enumerate(messages):
                 message = rewritten[number] if number < len(rewritten) else note_only(note)
-                await self._poster.update(posted.channel, posted.ts, message)
+                await self._poster.update(posted.channel, posted.ts, message, stop=self._cut_short)
 
     async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
         locale = await self._locale(recipient)
 
         with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
-            await self._poster.post(channel, gave_up_note(about.meeting, waited, locale))
+            await self._poster.post(
+                channel, gave_up_note(about.meeting, waited, locale), stop=self._cut_short
+            )
 
 
 def with_note(message: Message, note: str) -> Message:
@@ -277,3 +287,5 @@ def slack_failures_as_delivery_errors() -> Iterator[None]:
         raise DeliveryDeferred(code) from None
     except (aiohttp.ClientError, TimeoutError) as error:
         raise DeliveryDeferred(repr(error)) from None
+    except PostingStopped:
+        raise DeliveryCutShort("shutting down") from None

@@ -10,6 +10,7 @@ the poster must not retry 429s itself: `posting_client` in `bot.app` has no rate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +24,10 @@ log = logging.getLogger(__name__)
 #: how often one message is tried again after a 429, and the longest wait believed
 RATE_LIMIT_RETRIES = 5
 MAX_RETRY_AFTER = 60.0
+
+
+class PostingStopped(Exception):
+    """The `stop` event given to a post was set before its request went out."""
 
 
 class SlackPoster:
@@ -39,11 +44,20 @@ class SlackPoster:
         self._next_slot: dict[str, float] = {}
         self._dm_channels: dict[str, str] = {}
 
-    async def post(self, channel: str, message: dict[str, Any], **extra: Any) -> str | None:
+    async def post(
+        self,
+        channel: str,
+        message: dict[str, Any],
+        *,
+        stop: asyncio.Event | None = None,
+        **extra: Any,
+    ) -> str | None:
         """Post one message; returns its `ts`. Raises SlackApiError when Slack refuses it (or is
-        still rate-limiting after RATE_LIMIT_RETRIES waits)."""
+        still rate-limiting after RATE_LIMIT_RETRIES waits), and PostingStopped when `stop` is
+        set before the request goes out (waiting for the channel's turn included): a request
+        sent is always answered, so a post Slack took is never lost to a shutdown."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
-            await self._wait_for_slot(channel)
+            await self._wait_for_slot(channel, stop)
             try:
                 response = await self.client.chat_postMessage(channel=channel, **message, **extra)
             except SlackApiError as error:
@@ -56,10 +70,18 @@ class SlackPoster:
             return response.get("ts")
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
-        """Rewrite a posted message, at the channel's pace (429s waited out as for posts)."""
+    async def update(
+        self,
+        channel: str,
+        ts: str,
+        message: dict[str, Any],
+        *,
+        stop: asyncio.Event | None = None,
+    ) -> None:
+        """Rewrite a posted message, at the channel's pace (429s waited out as for posts);
+        `stop` as for `post`."""
         for attempt in range(RATE_LIMIT_RETRIES + 1):
-            await self._wait_for_slot(channel)
+            await self._wait_for_slot(channel, stop)
             try:
                 await self.client.chat_update(channel=channel, ts=ts, **message)
             except SlackApiError as error:
@@ -100,13 +122,19 @@ class SlackPoster:
         earliest = self._clock() + seconds
         self._next_slot[channel] = max(self._next_slot.get(channel, earliest), earliest)
 
-    async def _wait_for_slot(self, channel: str) -> None:
+    async def _wait_for_slot(self, channel: str, stop: asyncio.Event | None = None) -> None:
         # Reserve the slot before sleeping so concurrent posters to one channel queue up behind it.
         now = self._clock()
         slot = max(now, self._next_slot.get(channel, now))
         self._next_slot[channel] = slot + self._interval
         if slot > now:
-            await asyncio.sleep(slot - now)
+            if stop is None:
+                await asyncio.sleep(slot - now)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), slot - now)
+        if stop is not None and stop.is_set():
+            raise PostingStopped
         if len(self._next_slot) > 10_000:
             self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
 

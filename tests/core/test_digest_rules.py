@@ -3,6 +3,7 @@ again and when to give up, each recipient once."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -142,6 +143,32 @@ async def test_a_run_cut_short_resumes_at_the_first_missing_part(
     }
     expected = [f"https://meeting.tencent.com/l/{n}" for n in (1, 2, 3)]
     assert per_recipient == {"channel:C1": expected, "channel:C2": expected, "dm:U1": expected}
+
+
+async def test_a_digest_cut_short_by_shutdown_is_handed_back_at_once_and_posted_once(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1), replay(2), replay(3)))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    sink.cut_after = 4  # shutdown comes while the digest is under way
+    stop = asyncio.Event()
+    worker = asyncio.create_task(rules.run(stop))
+    await asyncio.wait_for(sink.stopping.wait(), 5)
+    stop.set()
+    await asyncio.wait_for(worker, 5)
+    [job] = await storage.digest_jobs.for_meeting(MEETING_ID)
+    assert job.state is JobState.PENDING
+    assert job.lease_owner is None and job.due_at <= wall.now  # no wait for its lease
+    assert len(sink.delivered) == 4
+    sink.stopping.clear()  # the next instance
+    sink.cut_after = None
+    job = await claimed(storage, wall)
+    assert (await rules.work(job)).outcome is JobState.POSTED
+    expected = [f"https://meeting.tencent.com/l/{n}" for n in (1, 2, 3)]
+    for key in ("channel:C1", "channel:C2", "dm:U1"):
+        assert [url for k, url in sink.delivered if k == key] == expected
 
 
 async def test_a_recipient_refused_for_good_does_not_stop_the_others(

@@ -20,6 +20,8 @@ from tests.e2e.conftest import bot_environment
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import FakeTencent
 
+pytestmark = pytest.mark.slow  # starts python -m bot processes
+
 REQUIRED = (
     "SLACK_BOT_TOKEN",
     "TENCENT_MEETING_APP_ID",

@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from tests.e2e.test_digest_processes import Launch, meeting_end, subscribe
 from tests.e2e.test_digest_processes import launch as launch  # the fixture
@@ -17,6 +18,8 @@ from tests.fakes.tencent import (
     SPEC_EXAMPLE_SUBJECT,
 )
 from tests.fakes.tencent_webhook import meeting_end_event
+
+pytestmark = pytest.mark.slow  # starts, kills and restarts python -m bot processes
 
 
 async def test_sigkill_between_an_accepted_post_and_its_record_posts_once_after_a_restart(

@@ -6,6 +6,8 @@ U1 is Tencent user `tester` (by email), the creator of every meeting here.
 
 from __future__ import annotations
 
+import pytest
+
 from bot.i18n import t
 from tests.e2e.conftest import RunningBot
 from tests.e2e.test_digests import DM_U1, ended, jobs_done, posted_urls, urls_of
@@ -25,6 +27,7 @@ def add_meeting(fake_tencent: FakeTencent, n: int, subject: str) -> FakeMeeting:
     )
 
 
+@pytest.mark.slow
 async def test_a_match_subscription_posts_only_the_meetings_whose_subject_matches(
     bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:

@@ -37,6 +37,8 @@ from tests.fakes.tencent import (
 )
 from tests.fakes.tencent_webhook import deliver, meeting_end_event
 
+pytestmark = pytest.mark.slow  # starts, kills and restarts python -m bot processes
+
 READY_WITHIN = 30.0
 POSTED_LINE = re.compile(r"digest for meeting (\d+) posted to")
 

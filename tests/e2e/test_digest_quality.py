@@ -19,6 +19,8 @@ from tests.e2e.test_digests import DM_U1, add_meeting, ended, jobs_done, posted_
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import FakeTencent
 
+pytestmark = pytest.mark.slow  # waits out digest look-ups and their intervals
+
 #: meetings that end without having gone live
 QUIET = 1000
 

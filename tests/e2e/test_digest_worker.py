@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
 import pytest_asyncio
 
 from bot.compose import Running, build
@@ -18,6 +19,8 @@ from bot.slack.profiles import SlackProfiles
 from tests.e2e.conftest import bot_settings
 from tests.fakes.slack import FakeSlack
 from tests.fakes.tencent import FakeTencent
+
+pytestmark = pytest.mark.slow  # waits for leases to run out
 
 CHANNEL = "C0DIGEST"
 

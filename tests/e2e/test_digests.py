@@ -119,6 +119,7 @@ async def test_meeting_end_posts_one_digest_in_the_channel_and_one_in_the_dm_how
     assert len(fake_slack.posted) == 2
 
 
+@pytest.mark.slow
 async def test_subscribing_to_one_code_gets_only_that_meetings_digests(
     bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
@@ -175,6 +176,7 @@ async def test_replays_that_appear_on_the_third_look_up_are_posted_then(
     assert posted_urls(fake_slack, DM_U1) == [urls_of(meeting)]
 
 
+@pytest.mark.slow
 async def test_replays_that_never_appear_end_the_job_at_give_up_with_nothing_posted(
     start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
@@ -195,6 +197,7 @@ async def test_replays_that_never_appear_end_the_job_at_give_up_with_nothing_pos
     assert len(fake_slack.posted) == posts_before == 0
 
 
+@pytest.mark.slow
 async def test_each_occurrence_of_a_recurring_meeting_gets_a_digest_of_its_new_replays(
     bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
@@ -224,6 +227,7 @@ async def test_each_occurrence_of_a_recurring_meeting_gets_a_digest_of_its_new_r
     assert posted_urls(fake_slack, DM_U1) == posted_urls(fake_slack, "C1")
 
 
+@pytest.mark.slow
 async def test_a_429_from_slack_is_waited_out_and_the_digest_posted_once(
     bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
@@ -242,6 +246,7 @@ async def test_a_429_from_slack_is_waited_out_and_the_digest_posted_once(
     assert len(fake_slack.calls_to("chat.postMessage")) == 3  # the refused one, then one each
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("limited", [6], ids=["beyond-the-clients-retries"])
 async def test_slack_rate_limiting_beyond_the_clients_retries_delays_the_digest_without_duplicates(
     bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent, limited: int

@@ -174,6 +174,7 @@ async def database_unavailable(database_url: str) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+@pytest.mark.slow
 async def test_thirty_questions_through_every_kind_of_trouble(
     start_bot: StartBot, database_url: str, fake_tencent: FakeTencent, fake_slack: FakeSlack
 ) -> None:

@@ -26,6 +26,8 @@ from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.tencent import FakeMeeting, FakeTencent
 from tests.fakes.tencent_webhook import meeting_end_event
 
+pytestmark = pytest.mark.slow  # runs python -m bot processes and waits out minutes of Slack 429s
+
 CHANNEL = "C1"
 
 

@@ -79,6 +79,7 @@ async def history_calls_reach(fake_tencent: FakeTencent, count: int) -> None:
             await asyncio.sleep(0.02)
 
 
+@pytest.mark.slow
 async def test_two_pollers_on_postgresql_post_an_ended_meeting_of_an_all_meetings_subscription_once(
     start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent, postgres_url: str
 ) -> None:

@@ -301,6 +301,7 @@ async def connection(
             await writer.wait_closed()
 
 
+@pytest.mark.slow
 async def test_silent_connections_are_closed_but_keep_alive_is_not(
     short_timeouts: None, start_bot: StartBot, logs: pytest.LogCaptureFixture
 ) -> None:

@@ -159,6 +159,7 @@ def add_directory(fake_tencent: FakeTencent, fake_slack: FakeSlack, size: int) -
     return slack_users
 
 
+@pytest.mark.slow
 async def test_a_burst_of_unlinked_users_costs_one_directory_crawl(
     start_bot: StartBot, fake_tencent: FakeTencent, fake_slack: FakeSlack
 ) -> None:

@@ -29,6 +29,8 @@ from tests.fakes.tencent import (
 )
 from tests.fakes.tencent_webhook import meeting_end_event
 
+pytestmark = pytest.mark.slow  # several instances, one waiting out the link cache's time
+
 SPEC_URL = SPEC_EXAMPLE_REPLAYS[0]["video_url"]
 NOT_LINKED = "I don't know your Tencent Meeting account"
 NINE = "<@U9|nine>"

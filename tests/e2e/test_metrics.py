@@ -11,6 +11,7 @@ import asyncio
 from collections import Counter
 from typing import Any
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import WEBHOOK_TOKEN, RunningBot, StartBot
@@ -68,6 +69,7 @@ def total(samples: Samples, name: str, **labels: str) -> float:
     return sum(v for (n, ls), v in samples.items() if n == name and wanted <= ls)
 
 
+@pytest.mark.slow
 async def test_metrics_count_what_the_run_did(
     start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:

@@ -34,6 +34,8 @@ from tests.fakes.tencent import (
 )
 from tests.fakes.tencent_webhook import deliver, meeting_end_event
 
+pytestmark = pytest.mark.slow  # starts python -m bot processes
+
 BOT_TOKEN = "xoxb-7781-secret-bot-token-q2w3e4"
 SIGNING_SECRET = "signing-secret-zx81c7v6b5"
 TENCENT_SECRET_KEY = "tencent-secret-key-m4n5b6v7"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from tests.e2e.conftest import RunningBot, answered_in_ack
 from tests.fakes.block_kit import assert_valid_message, button_urls
 from tests.fakes.slack import FakeSlack
@@ -200,6 +202,7 @@ async def test_garbled_command_gets_a_clear_answer(bot: RunningBot) -> None:
     assert bot.fake_tencent.calls == []
 
 
+@pytest.mark.slow
 async def test_commands_past_the_in_flight_limit_are_turned_away_at_once(bot: RunningBot) -> None:
     await bot.ask("link tester")
     assert bot.server.running is not None

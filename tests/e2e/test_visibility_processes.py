@@ -22,6 +22,8 @@ from tests.fakes.tencent import (
 )
 from tests.fakes.tencent_webhook import meeting_end_event
 
+pytestmark = pytest.mark.slow  # starts python -m bot processes
+
 REPLAY = "meeting.tencent.com/l/xxxx"
 
 

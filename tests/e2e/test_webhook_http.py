@@ -31,7 +31,7 @@ from tests.fakes.tencent_webhook import (
     new_timestamp,
     sign,
 )
-from tests.unit.test_webhook import DOC_DATA, DOC_NONCE, DOC_SIGNATURE, DOC_TIMESTAMP, DOC_TOKEN
+from tests.meeting.test_webhook import DOC_DATA, DOC_NONCE, DOC_SIGNATURE, DOC_TIMESTAMP, DOC_TOKEN
 
 # spec §4: the encrypted URL-check vector.
 CHECK_TIMESTAMP = "1700000000789"

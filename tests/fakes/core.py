@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.core.digest_sink import (
+    DeliveryCutShort,
     DeliveryDeferred,
     DeliveryRefused,
     DigestAbout,
@@ -150,6 +151,12 @@ class RecordingSink:
     abouts: list[DigestAbout] = field(default_factory=list)
     #: (recipient key, message ts's, keys still shown) of each rewrite after a removal
     removals: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    #: `cut_short` itself once this many parts were delivered (shutdown in mid-digest)
+    cut_after: int | None = None
+
+    def cut_short(self) -> None:
+        self.stopping.set()
 
     async def deliver(
         self,
@@ -167,11 +174,15 @@ class RecordingSink:
         for part, replay in enumerate(found.live_replays):
             if part in posted:
                 continue
+            if self.stopping.is_set():
+                raise DeliveryCutShort("shutting down")
             if part > 0 and recipient.key in self.fail_once:
                 self.fail_once.discard(recipient.key)
                 raise DeliveryDeferred("Slack did not answer")
             self.delivered.append((recipient.key, replay.url))
             await record(part, recipient.key, f"{recipient.key}/{len(self.delivered)}")
+            if self.cut_after is not None and len(self.delivered) >= self.cut_after:
+                self.cut_short()
 
     async def update(
         self,

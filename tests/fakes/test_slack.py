@@ -165,6 +165,7 @@ async def test_unknown_method(client: AsyncWebClient) -> None:
     assert caught.value.response["error"] == "unknown_method"
 
 
+@pytest.mark.slow
 async def test_429_with_retry_after_is_honoured_by_slack_sdk(
     fake_slack: FakeSlack, client: AsyncWebClient
 ) -> None:

@@ -3,7 +3,7 @@
 Error mapping, retries, deadlines, the call budget, malformed bodies, request signing and paging.
 The call budget runs on a fake clock and the retry backoff is zero, so nothing here really waits
 except the one deadline test (a few milliseconds). The end-to-end tests against the strict fake
-server are in tests/e2e/test_tencent_client.py.
+server are in tests/meeting/test_client_http.py.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from bot.meeting.errors import (
 from bot.meeting.models import HistoryMeeting, HistoryPage
 from bot.meeting.quota import CallBudget
 from bot.meeting.signing import Credentials, sign
-from tests.unit.conftest import HttpMock, SentRequest
+from tests.fakes.http_mock import HttpMock, SentRequest
 
 BASE_URL = "https://api.meeting.test"
 CREDENTIALS = Credentials("211000001", "AKIDunitTestKey", "unit-test-secret-key")
@@ -197,7 +197,7 @@ def signature_verifies(request: SentRequest, credentials: Credentials = CREDENTI
 
 
 async def test_plain_aioresponses_still_needs_the_shim(session: aiohttp.ClientSession) -> None:
-    # When this fails, aioresponses passes `stream_writer` itself: drop the shim in conftest.py.
+    # When this fails, aioresponses passes `stream_writer` itself: drop the shim in tests/fakes/http_mock.py.
     with aioresponses() as plain:
         plain.get(BASE_URL + "/ping", payload={})
         with pytest.raises(TypeError, match="stream_writer"):

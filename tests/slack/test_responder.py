@@ -57,6 +57,7 @@ async def test_past_three_429s_it_gives_up_and_says_so(
     assert fake_slack.responses[url.rsplit("/", 1)[-1]] == []
 
 
+@pytest.mark.slow
 async def test_retry_after_is_honoured(
     fake_slack: FakeSlack, session: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:

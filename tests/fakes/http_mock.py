@@ -1,4 +1,5 @@
-"""Unit-test fixtures: aiohttp mocked at the HTTP edge with aioresponses, in one place.
+"""`http_mock`: aiohttp mocked at the HTTP edge with aioresponses, in one place (a pytest plugin,
+see tests/conftest.py), for the tests of one client without a server.
 
 `http_mock` is an `aioresponses` that also keeps every request in the order it was sent, with the
 URL exactly as the client passed it (aioresponses' own `requests` is keyed by a URL whose query it
@@ -24,7 +25,7 @@ from yarl import URL
 # 0.7.9 does not pass it, so every mocked call fails with "TypeError: ... missing ... 'stream_writer'"
 # (https://github.com/pnuckowski/aioresponses/issues/289). The shim hands it a writer that has sent
 # nothing (None fails on `.output_size`). Remove the shim, and
-# `test_plain_aioresponses_still_needs_the_shim` in test_tencent_client.py, once an aioresponses
+# `test_plain_aioresponses_still_needs_the_shim` in tests/meeting/test_client.py, once an aioresponses
 # release passes `stream_writer` itself: that test fails then to say so.
 class _SentNothing:
     output_size = 0

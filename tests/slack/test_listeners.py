@@ -44,7 +44,7 @@ from bot.slack.render.share import share_value
 from bot.slack.responder import Responder
 from bot.store.memory import memory_storage
 from tests.fakes.core import Clock, ReplayBook, meeting, replay
-from tests.unit.conftest import HttpMock
+from tests.fakes.http_mock import HttpMock
 
 API = "https://slack.test/api/"
 RESPONSE_URL = "https://hooks.slack.test/commands/T1/1/secret"

@@ -534,6 +534,7 @@ async def test_an_exhausted_budget_fails_without_calling(
     only_call(fake_tencent)
 
 
+@pytest.mark.slow
 async def test_fifty_concurrent_lookups_stay_within_the_budget(
     fake_tencent: FakeTencent, session: aiohttp.ClientSession
 ) -> None:

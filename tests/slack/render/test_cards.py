@@ -14,7 +14,7 @@ from bot.slack.render.messages import (
     render_lookup,
 )
 from tests.fakes.block_kit import button_urls
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     CODE,
     ID,
     OTHER,

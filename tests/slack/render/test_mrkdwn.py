@@ -13,7 +13,7 @@ from bot.slack.render.messages import (
     render_text,
 )
 from bot.slack.render.mrkdwn import escape_mrkdwn
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     all_text,
     assert_inert,
     assert_valid,

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from bot.core.meetings import RecordingState
 from bot.meeting.recording_models import RecordMeeting, RecordsPage, recorded_meetings
-from tests.unit.test_recording_models import MEETING_ID, SHARED_BODY, STARTED
+from tests.meeting.test_recording_models import MEETING_ID, SHARED_BODY, STARTED
 
 
 def test_a_shared_recording_becomes_a_ready_recording_with_its_sharing() -> None:

@@ -9,7 +9,7 @@ from bot.slack.render.messages import (
     render_digest,
     render_lookup,
 )
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     all_text,
     all_urls,
     assert_valid,

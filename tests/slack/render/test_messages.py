@@ -20,7 +20,7 @@ from bot.slack.render.messages import (
     render_shared,
 )
 from tests.fakes.block_kit import iter_text_objects
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     CODE,
     ID,
     all_urls,
@@ -116,6 +116,7 @@ def _assert_reachable(messages: list[dict], meetings: list[Meeting]) -> None:
     assert reached <= expected
 
 
+@pytest.mark.slow
 @given(
     st.lists(st.tuples(_MEETINGS, _PROBLEMS), min_size=1, max_size=3),
     st.sampled_from(LOCALES),

@@ -12,7 +12,7 @@ from bot.slack.render.messages import (
     render_lookup,
 )
 from bot.slack.render.share import ShareRequest, parse_share_value, share_value
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     CODE,
     ID,
     OTHER,

@@ -26,7 +26,7 @@ from bot.slack.render.messages import (
 )
 from bot.slack.render.recent import compact_card
 from tests.fakes.block_kit import iter_text_objects
-from tests.unit.render.support import (
+from tests.slack.render.support import (
     CODE,
     all_blocks,
     all_text,
