@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.e2e.test_digest_processes import Launch, meeting_end
 from tests.e2e.test_digest_processes import launch as launch  # the fixture
 from tests.e2e.test_digest_processes import subscribe as subscribe_process
 from tests.fakes.block_kit import button_urls
+from tests.fakes.databases import BACKENDS, fresh_database_url
 from tests.fakes.slack import FakeSlack, Params
 from tests.fakes.tencent import FakeMeeting, FakeTencent
 from tests.fakes.tencent_records import TRANSCODING, RecordingSharing
@@ -33,6 +35,13 @@ from tests.fakes.tencent_webhook import meeting_end_event
 PASSWORD = "pw-7Q4Z-secret"
 DM_U1 = "DU1"
 ACCEPTED = (200, "successfully received callback")
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh database of each backend (PostgreSQL when TEST_DATABASE_URL is set)."""
+    async with fresh_database_url(request.param, tmp_path) as url:
+        yield url
 
 
 def recorded_meeting(
@@ -121,8 +130,9 @@ def text_of(message: dict[str, Any]) -> str:
 
 
 async def test_a_recording_transcoding_at_the_digest_is_added_to_it_with_one_thread_reply(
-    bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
+    database_url: str, start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
+    bot = await start_bot(database_url)
     await subscribe(bot)
     meeting = recorded_meeting(fake_tencent, 1, replays=2, state=TRANSCODING)
     live_urls = [replay["video_url"] for replay in meeting.replays]
@@ -228,8 +238,9 @@ async def test_recording_completed_twice_on_a_posted_digest_updates_it_once(
 
 
 async def test_recording_deleted_rewrites_the_posted_messages_and_posts_nothing(
-    bot: RunningBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
+    database_url: str, start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
+    bot = await start_bot(database_url)
     await subscribe(bot)
     meeting = recorded_meeting(fake_tencent, 5, replays=1)
     live_url = meeting.replays[0]["video_url"]
