@@ -111,6 +111,8 @@ async def build(settings: Settings, tuning: Tuning | None = None) -> Running:
         DigestQueue(storage.digest_jobs, timing=timing, observer=metrics),
         lookup,
         SlackDigestSink(poster, profiles),
+        # without a webhook no recording.completed comes: jobs follow recordings themselves
+        follow_recordings=settings.tencent_webhook_token is None,
     )
     settings_use_case = DigestSettings(identity, lookup, storage.subscriptions, storage.preferences)
     seen = SeenSlackEvents(storage.events)

@@ -689,6 +689,16 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Watch the cloud recording of {subject}",
         "观看 {subject} 的云录制",
     ),
+    # cloud recordings: digests
+    "digest_recording_ready": (
+        "The cloud recording of *{subject}* is ready ({count} file(s)). "
+        "The message above now shows it.",
+        "*{subject}* 的云录制已就绪（{count} 个文件），上面的消息已列出。",
+    ),
+    "digest_recording_removed": (
+        ":wastebasket: _The cloud recording was removed._",
+        ":wastebasket: _云录制已被删除。_",
+    ),
 }
 
 #: key -> locale -> template, read-only

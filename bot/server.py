@@ -23,7 +23,7 @@ from bot import metrics as metrics_web
 from bot.compose import Running, Tuning, build
 from bot.config import Settings
 from bot.core.clock import utcnow
-from bot.core.poller import ReplayPoller
+from bot.core.poller import CALLS_WITH_RECORDINGS, ReplayPoller
 from bot.core.records import JobState
 from bot.core.storage import OpsStore
 from bot.metrics import Metrics
@@ -125,6 +125,7 @@ class BotServer:
                 calls_per_minute=self.settings.tencent_meeting_calls_per_minute,
                 history=running.tencent_client,
                 give_up=self.settings.digest_give_up_seconds,
+                calls_per_lookup=CALLS_WITH_RECORDINGS,
             )
             self._background.append(asyncio.create_task(poller.run(stop), name="replay poller"))
         mode = "Socket Mode" if self.settings.socket_mode else "HTTP"

@@ -142,6 +142,10 @@ async def tencent_event(request: web.Request) -> web.Response:
             with correlation.scope(meeting=ended.meeting_id):
                 await request.app[DIGESTS].meeting_ended(ended)
                 await request.app[MEETING_ACCESS].meeting_ended(ended)
+        for change in webhook.recording_changes(event):
+            with correlation.scope(meeting=change.meeting.meeting_id):
+                await request.app[DIGESTS].recording_changed(change)
+                await request.app[MEETING_ACCESS].meeting_ended(change.meeting)
     except (StorageUnavailable, StorageRejected) as error:
         # Not 200: Tencent delivers again, and the job is recorded once the database is back.
         log.error("could not record digest job, asking Tencent to redeliver: %r", error)

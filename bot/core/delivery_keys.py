@@ -3,7 +3,8 @@
 For each place (`Recipient.key`): `<place>#try` before its first post, `<place>#<n>` for message
 `n` (from 0) of its digest, `<place>` once all of them went out, `<place>#u<hash>` once it was
 shown a set of replays (its first digest or an update), `<place>#gave_up` for the creator's
-"no replay came" note. A run that finds a key skips its step, so a rerun never posts twice.
+"no replay came" note, `<place>#removed<job>` once the message job `<job>` posted there says that
+its cloud recording was removed. A run that finds a key skips its step, so a rerun never posts twice.
 """
 
 from __future__ import annotations
@@ -56,3 +57,9 @@ def gave_up_key(recipient: Recipient) -> str:
 
 def _prefix(recipient: Recipient) -> str:
     return f"{recipient.key}#"
+
+
+def removed_key(place: str, posted_by: int) -> str:
+    """Noted once the message that job `posted_by` posted in `place` (a `Recipient.key`) was
+    rewritten to say that its cloud recording was removed."""
+    return f"{place}#removed{posted_by}"

@@ -11,6 +11,8 @@ One message per meeting per place: replays found after a place got its digest (a
 room, a late one; found by the job following a meeting that went live, or by a later job of the
 same meeting within the give-up time) update that message and add one thread reply, recorded like
 a part (`bot.core.delivery_keys.shown_key`), so that a rerun neither replies twice nor posts anew.
+A cloud recording can be ready hours after the meeting's digest: a `recording.completed` job
+updates a message up to `RECORDING_UPDATE_WINDOW` old.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ from bot.core.records import DigestJob, EndedMeeting, JobState
 from bot.core.storage import DigestJobStore, PostedPart
 
 log = logging.getLogger(__name__)
+
+#: how old a place's message of the meeting a `recording.completed` job still updates (rather
+#: than posting anew); Tencent lists a recording for 31 days
+RECORDING_UPDATE_WINDOW = timedelta(days=31)
 
 
 def same_occurrence(a: EndedMeeting, b: EndedMeeting) -> bool:
@@ -128,7 +134,10 @@ class DigestDelivery:
         """The digest this place has of this meeting, posted in full within the give-up time
         (by this job or an earlier one), as its job and its parts in order; None when none."""
         jobs = self._jobs
-        since = job.created_at - self._give_up
+        window = self._give_up
+        if job.meeting.recording_event is not None:
+            window = max(window, RECORDING_UPDATE_WINDOW)
+        since = job.created_at - window
         messages = await jobs.place_messages(
             job.meeting.meeting_id, place_prefix(recipient), since=since
         )
@@ -146,10 +155,15 @@ class DigestDelivery:
 
     async def _shown_in_place(self, job: DigestJob, owner: DigestJob, new: Meeting) -> set[str]:
         """The replays the place's message shows once updated: those posted by the jobs of this
-        meeting since its owner was made, and the new ones."""
+        meeting (this occurrence, as far as can be told) since its owner was made, and the new
+        ones."""
         shown = set(new.keys)
         shown.update(job.posted_replays)
         for other in await self._jobs.for_meeting(job.meeting.meeting_id):
-            if other.created_at >= owner.created_at and other.state is not JobState.SKIPPED:
+            if (
+                other.created_at >= owner.created_at
+                and other.state is not JobState.SKIPPED
+                and same_occurrence(other.meeting, owner.meeting)
+            ):
                 shown.update(other.posted_replays)
         return shown

@@ -10,6 +10,14 @@ while there is no new replay, gives up at the configured time, and has each reci
 "New" replays: a recurring meeting's replay list still holds the replays of earlier occurrences,
 so a job posts only the replays that no other job of the same meeting has posted.
 
+Cloud recordings: a `recording.completed` makes a job of its own (its occurrence key names the
+event), which looks the meeting up like any other and posts, or adds to the place's message, the
+recording's files; it waits for no live replay, and looks again only while a recording is still
+being made or transcoded (or not listed yet). Without webhooks (`follow_recordings`), no such
+event comes: a job whose meeting has a recording in the making follows it until the give-up time.
+A `recording.deleted` makes a job due at once that rewrites the posted messages
+(`bot.core.digest_removal`).
+
 Quota: while `meeting.live-started` events arrive (one seen in the last `LIVE_EVENTS_WINDOW`), a
 meeting that never went live gets one look and no retries; one that did is followed until the
 give-up time, and its creator hears once when no replay came. Without those events nothing tells
@@ -21,10 +29,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.core.digest_delivery import DigestDelivery
 from bot.core.digest_queue import DigestQueue, Verdict
+from bot.core.digest_removal import DigestRemoval
 from bot.core.digest_sink import (
     DeliveryDeferred,
     DeliveryRefused,
@@ -35,7 +45,15 @@ from bot.core.digest_sink import (
 from bot.core.lookup import ReplayLookup
 from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem
-from bot.core.records import DigestJob, EndedMeeting, JobState, NewDigest
+from bot.core.records import (
+    RECORDING_COMPLETED,
+    RECORDING_DELETED,
+    DigestJob,
+    EndedMeeting,
+    JobState,
+    NewDigest,
+    RecordingChange,
+)
 from bot.core.storage import Storage
 
 log = logging.getLogger(__name__)
@@ -60,13 +78,28 @@ def subject_matches(subject: str, words: str) -> bool:
 
 class DigestRules:
     def __init__(
-        self, storage: Storage, queue: DigestQueue, lookup: ReplayLookup, sink: DigestSink
+        self,
+        storage: Storage,
+        queue: DigestQueue,
+        lookup: ReplayLookup,
+        sink: DigestSink,
+        *,
+        follow_recordings: bool = False,
     ) -> None:
         self._storage = storage
         self._queue = queue
         self._lookup = lookup
+        self._follow_recordings = follow_recordings
         self._sink = sink
         self._delivery = DigestDelivery(storage.digest_jobs, sink, give_up=queue.give_up_after)
+        self._removal = DigestRemoval(
+            storage.digest_jobs,
+            storage.subscriptions,
+            lookup,
+            sink,
+            past_give_up=queue.past_give_up,
+            creator_slack_id=self._creator_slack_id,
+        )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work on due digests until `stop` is set (see `DigestQueue.run`)."""
@@ -85,6 +118,24 @@ class DigestRules:
                 "digest job created for meeting %s (creator %s)",
                 meeting.meeting_id,
                 meeting.creator_userid,
+            )
+        return created
+
+    async def recording_changed(self, change: RecordingChange) -> bool:
+        """Record the durable job of a recording event: a completed recording is first looked up
+        after the configured delay, a deleted one's messages are rewritten at once. False when
+        the job existed (Tencent redelivers)."""
+        if change.event == RECORDING_COMPLETED:
+            due = self._queue.first_look()
+        else:
+            due = self._queue.clock()
+        created = await self._queue.enqueue(NewDigest(change.meeting, due))
+        if created:
+            log.info(
+                "%s job created for meeting %s (%d files)",
+                change.event,
+                change.meeting.meeting_id,
+                len(change.record_file_ids),
             )
         return created
 
@@ -121,6 +172,22 @@ class DigestRules:
             return None
         return await self._storage.live.went_live(meeting_id)
 
+    async def _meeting_busy(self, job: DigestJob) -> bool:
+        """Whether an older job of the same meeting is under a live lease (running elsewhere or in
+        this instance; the older goes first, so that two never wait for each other); past its
+        give-up time a job goes ahead anyway."""
+        if self._queue.past_give_up(job):
+            return False
+        now = self._queue.clock()
+        return any(
+            other.id < job.id
+            and other.state is JobState.PENDING
+            and other.lease_owner is not None
+            and other.lease_until is not None
+            and other.lease_until > now
+            for other in await self._storage.digest_jobs.for_meeting(job.meeting.meeting_id)
+        )
+
     async def _creator_slack_id(self, userid: str) -> str | None:
         links = await self._storage.links.for_tencent_user(userid)
         return links[0].slack_user_id if links else None
@@ -129,6 +196,13 @@ class DigestRules:
         """One run of a job: post what is new to whoever has not had it yet (updating the place's
         message when it has one), or say when to look again."""
         meeting_id = job.meeting.meeting_id
+        if await self._meeting_busy(job):
+            # One job of a meeting at a time: two at once (a meeting.end job following the meeting
+            # and its recording.completed job) could both post or reply to the same place.
+            log.info("another digest job of meeting %s is running; looking later", meeting_id)
+            return Verdict(None, tuple(sorted(job.posted_replays)))
+        if job.meeting.recording_event == RECORDING_DELETED:
+            return await self._removal.work(job)
         recipients = await self.recipients(job)
         if not recipients:
             log.info("digest for meeting %s has no recipients", meeting_id)
@@ -142,6 +216,12 @@ class DigestRules:
         posted = await jobs.replays_posted_for_meeting(meeting_id, excluding_job=job.id)
         found = [(m, m.without(posted | own)) for m in result.meetings]
         whole, meeting = next(((w, m) for w, m in found if m.has_replays), (None, None))
+        follow = _Following(
+            recording_job=job.meeting.recording_event == RECORDING_COMPLETED,
+            processing=any(m.processing for m in result.meetings),
+            recorded=any(m.recordings for m in result.meetings),
+            follow_recordings=self._follow_recordings,
+        )
         about = DigestAbout(
             job.meeting,
             await self._creator_slack_id(job.meeting.creator_userid),
@@ -149,7 +229,9 @@ class DigestRules:
             job.created_at,
         )
         if meeting is None or whole is None:
-            return await self._nothing_new(job, result.problem, streamed, recipients, about)
+            if follow.recording_job:
+                return self._recording_not_new(job, result.problem, follow)
+            return await self._nothing_new(job, result.problem, streamed, recipients, about, follow)
         delivered = await jobs.deliveries(job.id)
         for recipient in recipients:
             try:
@@ -169,10 +251,34 @@ class DigestRules:
                 return Verdict(None, tuple(sorted(own))) if own else Verdict.retry()
         log.info("digest for meeting %s posted to %d recipients", meeting_id, len(recipients))
         keys = tuple(sorted(own | set(meeting.keys)))
-        if streamed and not self._queue.past_give_up(job):
+        if self._queue.past_give_up(job):
+            return Verdict(JobState.POSTED, keys)
+        if follow.recording_to_come:
+            return Verdict(None, keys)  # another recording of the meeting is still in the making
+        if streamed and not follow.recording_job:
             # It went live: a second live room's replay, or a late one, may still come.
             return Verdict(None, keys)
         return Verdict(JobState.POSTED, keys)
+
+    def _recording_not_new(
+        self, job: DigestJob, problem: LookupProblem | None, follow: _Following
+    ) -> Verdict:
+        """A `recording.completed` job that found nothing to post: it waits for no live replay,
+        only for a recording still in the making or not listed yet."""
+        own = tuple(sorted(job.posted_replays))
+        if problem not in _WORTH_RETRYING:
+            log.warning(
+                "recording digest for meeting %s stopped: %s", job.meeting.meeting_id, problem
+            )
+            return Verdict(JobState.POSTED if own else JobState.FAILED, own)
+        waiting = problem is not None or follow.processing or not follow.recorded
+        if waiting and not self._queue.past_give_up(job):
+            return Verdict(None, own)
+        if own or follow.recorded:
+            # Everything found is posted (by this job or another of the meeting).
+            return Verdict(JobState.POSTED, own)
+        log.info("no recording listed for meeting %s; giving up", job.meeting.meeting_id)
+        return Verdict(JobState.GAVE_UP)
 
     async def _nothing_new(
         self,
@@ -181,14 +287,17 @@ class DigestRules:
         streamed: bool | None,
         recipients: Sequence[Recipient],
         about: DigestAbout,
+        follow: _Following,
     ) -> Verdict:
         meeting_id = job.meeting.meeting_id
         own = tuple(sorted(job.posted_replays))
         if problem not in _WORTH_RETRYING:
             log.warning("digest for meeting %s stopped: %s", meeting_id, problem)
             return Verdict(JobState.POSTED if own else JobState.FAILED, own)
+        if follow.recording_to_come and not self._queue.past_give_up(job):
+            return Verdict(None, own)
         if own:  # following a meeting that went live after its digest went out
-            if self._queue.past_give_up(job):
+            if self._queue.past_give_up(job) or not streamed:
                 return Verdict(JobState.POSTED, own)
             return Verdict(None, own)
         if streamed is False:
@@ -202,3 +311,22 @@ class DigestRules:
                 await self._delivery.tell_creator(job, recipients, about, waited)
             return Verdict(JobState.GAVE_UP)
         return Verdict.retry()
+
+
+@dataclass(frozen=True, slots=True)
+class _Following:
+    """What one run of a job learnt that decides whether to look again for recordings."""
+
+    #: the job is a `recording.completed`'s
+    recording_job: bool
+    #: a recording of the meeting is still being made or transcoded
+    processing: bool
+    #: the look-up listed a recording of the meeting at all
+    recorded: bool
+    #: no `recording.completed` will come (no webhook): jobs follow recordings themselves
+    follow_recordings: bool
+
+    @property
+    def recording_to_come(self) -> bool:
+        """Whether this job should look again for a recording still in the making."""
+        return self.processing and (self.recording_job or self.follow_recordings)

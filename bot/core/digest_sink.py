@@ -105,3 +105,15 @@ class DigestSink(Protocol):
     async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
         """Tell the creator that no replay appeared for a meeting that went live."""
         ...
+
+    async def removed(
+        self,
+        recipient: Recipient,
+        messages: Sequence[PostedPart],
+        meeting: Meeting,
+        *,
+        about: DigestAbout,
+    ) -> None:
+        """Rewrite the posted `messages` (parts in order) to show what `meeting` still has, saying
+        that its cloud recording was removed; post nothing new."""
+        ...

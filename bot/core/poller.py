@@ -22,10 +22,13 @@ no `meeting.end` ever arrives. Each round the poller does two things:
   does a window after a long stop, at most (older meetings are past their digests' give-up time).
 
 The digest machinery does the rest: recipients (subject filters included), posting, deliveries,
-retries; replays already posted are not posted again. The poller's Tencent calls (a look-up per
-code, a history page or more per creator) wait in the budget's background lane, behind people's
-look-ups (`bot.core.lanes.Lane`), and stay within `BUDGET_SHARE` of the call budget: rounds
-are spaced `DIGEST_DELAY_SECONDS` apart, or further when a round made more calls than that share
+retries; replays already posted are not posted again. A look-up finds a meeting's cloud recordings
+too, so a watched code's new recording files are posted (or added to the place's digest) like late
+replays, and a digest of the history whose meeting has a recording still being transcoded follows
+it (`bot.core.digest_rules`, `follow_recordings`). The poller's Tencent calls (a look-up per
+code, `calls_per_lookup` calls each; a history page or more per creator) wait in the budget's
+background lane, behind people's look-ups (`bot.core.lanes.Lane`), and stay within
+`BUDGET_SHARE` of the call budget: rounds are spaced `DIGEST_DELAY_SECONDS` apart, or further when a round made more calls than that share
 allows, and each creator's history costs at most `HISTORY_MAX_PAGES` calls per round.
 """
 
@@ -51,6 +54,9 @@ log = logging.getLogger(__name__)
 
 #: the share of the Tencent call budget the poller may use; look-ups people ask for need the rest
 BUDGET_SHARE = 0.25
+#: Tencent calls one look-up of a code makes when it asks for cloud recordings too: its live
+#: replays and (one page of) its recordings
+CALLS_WITH_RECORDINGS = 2
 #: seen-event keys of the poller's first looks, never purged
 WATCH_KEY_PREFIX = "poller:watch:"
 
@@ -86,8 +92,11 @@ class ReplayPoller:
         calls_per_minute: int,
         history: HistorySource | None = None,
         give_up: float = 21600.0,
+        calls_per_lookup: int = 1,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
+        #: what one look-up of a code costs (`CALLS_WITH_RECORDINGS` when recordings are asked)
+        self._calls_per_lookup = calls_per_lookup
         self._lookup = lookup
         self._digests = digests
         self._storage = storage
@@ -119,7 +128,7 @@ class ReplayPoller:
             watched = await subscriptions.watched_codes()
             for userid, code in watched:
                 await self._poll(userid, code)
-            calls = len(watched)
+            calls = len(watched) * self._calls_per_lookup
             if self._history is not None:
                 for userid in await subscriptions.all_meetings_creators():
                     calls += await self._read_history(self._history, userid)

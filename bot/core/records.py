@@ -3,10 +3,12 @@ a database session, and the states they can be in as `StrEnum`s."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import hashlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Final, Literal
 
 
 class LinkMethod(StrEnum):
@@ -67,6 +69,55 @@ class EndedMeeting:
     meeting_type: int = 0
     #: which occurrence of a recurring meeting ended
     sub_meeting_id: str = ""
+
+    @property
+    def recording_event(self) -> RecordingEvent | None:
+        """Which recording event made this job (its occurrence key says); None for a meeting's
+        end or replays the poller found."""
+        kind = self.occurrence_key.split(":", 1)[0]
+        if kind == RECORDING_COMPLETED:
+            return RECORDING_COMPLETED
+        if kind == RECORDING_DELETED:
+            return RECORDING_DELETED
+        return None
+
+    @property
+    def deleted_files(self) -> tuple[str, ...]:
+        """The `record_file_id`s a `recording.deleted` job removes (its occurrence key holds them)."""
+        if self.recording_event != RECORDING_DELETED:
+            return ()
+        listed = self.occurrence_key.split(":")[2]
+        return tuple(file_id for file_id in listed.split(",") if file_id)
+
+
+RECORDING_COMPLETED: Final = "recording.completed"
+RECORDING_DELETED: Final = "recording.deleted"
+RecordingEvent = Literal["recording.completed", "recording.deleted"]
+#: the file ids a deletion's occurrence key spells out; more are summed up by a hash
+_DELETED_IDS_IN_KEY = 40
+
+
+def recording_occurrence_key(
+    event: RecordingEvent, meeting_id: str, record_file_ids: Iterable[str]
+) -> str:
+    """The occurrence key of a recording event's job: equal for redeliveries of one event (the
+    same files), distinct for another event of the same meeting. A deletion's key lists the
+    removed files, so that its job knows them without a column of its own."""
+    ids = sorted({file_id.replace(",", "").replace(":", "") for file_id in record_file_ids})
+    digest = hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16]
+    if event == RECORDING_DELETED:
+        return f"{event}:{meeting_id}:{','.join(ids[:_DELETED_IDS_IN_KEY])}:{digest}"
+    return f"{event}:{meeting_id}:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingChange:
+    """A `recording.completed` or `recording.deleted` event's news of one meeting: the meeting as
+    the event told it (its `occurrence_key` that of the event's job) and the files concerned."""
+
+    event: RecordingEvent
+    meeting: EndedMeeting
+    record_file_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)

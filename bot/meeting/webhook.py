@@ -29,7 +29,14 @@ from pydantic import (
 )
 
 from bot.core.meetings import occurrence_key
-from bot.core.records import EndedMeeting
+from bot.core.records import (
+    RECORDING_COMPLETED,
+    RECORDING_DELETED,
+    EndedMeeting,
+    RecordingChange,
+    RecordingEvent,
+    recording_occurrence_key,
+)
 from bot.meeting.times import tencent_time
 
 SUCCESS_BODY = "successfully received callback"
@@ -217,10 +224,16 @@ class WebhookMeeting(_WebhookModel):
         return (self.creator.userid if self.creator else "") or self.creator_id
 
 
+class WebhookRecordingFile(_WebhookModel):
+    record_file_id: str = ""
+
+
 class WebhookPayload(_WebhookModel):
     operate_time: LenientTime = None
     operator: WebhookUser | None = None
     meeting_info: WebhookMeeting | None = None
+    #: the files of a `recording.completed` / `recording.deleted` (ids only, no URL)
+    recording_files: list[WebhookRecordingFile] = Field(default_factory=list)
 
 
 class WebhookEvent(_WebhookModel):
@@ -277,9 +290,10 @@ def read_delivery(
 # --- what the rest of the app needs ----------------------------------------------------------
 
 
-def _ended(info: WebhookMeeting) -> EndedMeeting:
+def _ended(info: WebhookMeeting, key: str | None = None) -> EndedMeeting:
     return EndedMeeting(
-        occurrence_key=occurrence_key(
+        occurrence_key=key
+        or occurrence_key(
             info.meeting_id, sub_meeting_id=info.sub_meeting_id, start=info.start_time
         ),
         meeting_id=info.meeting_id,
@@ -306,3 +320,23 @@ def meetings_went_live(event: WebhookEvent) -> list[str]:
     if event.event != MEETING_LIVE_STARTED:
         return []
     return [item.meeting_info.meeting_id for item in event.payload if item.meeting_info is not None]
+
+
+def recording_changes(event: WebhookEvent) -> list[RecordingChange]:
+    """One entry per payload item of a `recording.completed` or `recording.deleted` event, its
+    meeting keyed for that event's job; nothing for any other event."""
+    kind: RecordingEvent
+    if event.event == RECORDING_COMPLETED:
+        kind = RECORDING_COMPLETED
+    elif event.event == RECORDING_DELETED:
+        kind = RECORDING_DELETED
+    else:
+        return []
+    changes = []
+    for item in event.payload:
+        if item.meeting_info is None:
+            continue
+        files = tuple(f.record_file_id for f in item.recording_files if f.record_file_id)
+        key = recording_occurrence_key(kind, item.meeting_info.meeting_id, files)
+        changes.append(RecordingChange(kind, _ended(item.meeting_info, key), files))
+    return changes

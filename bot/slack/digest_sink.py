@@ -1,11 +1,15 @@
-"""Delivers digests to Slack: renders the meeting's cards in the reader's language and posts them,
-each message carrying metadata (`tencent_meeting_replays`: the meeting, the delivery key, the
-part) by which a later try finds what an earlier one posted; updates a place's digest when more
-replays appear, with one thread reply; and sends the give-up note."""
+"""Delivers digests to Slack: renders the meeting's cards in the reader's language (a recording's
+password only in the creator's DM, never in a channel) and posts them, each message carrying
+metadata (`tencent_meeting_replays`: the meeting, the delivery key, the part) by which a later try
+finds what an earlier one posted; updates a place's digest when more replays or a cloud recording
+appear, with one thread reply (carrying metadata too, so that a rerun after a crash finds it in the
+thread instead of replying again); rewrites it when the recording is removed; and sends the
+give-up note."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,8 +33,11 @@ from bot.core.storage import PostedPart
 from bot.i18n import Locale
 from bot.slack.poster import PostingStopped, SlackPoster
 from bot.slack.profiles import SlackProfiles
-from bot.slack.render.digest_facts import gave_up_note, update_reply
+from bot.slack.render.block_kit import Message, section
+from bot.slack.render.digest_facts import gave_up_note, recording_removed_line, update_reply
+from bot.slack.render.limits import MAX_BLOCKS, MAX_FALLBACK_TEXT
 from bot.slack.render.messages import render_digest
+from bot.slack.render.readers import CHANNEL, CREATOR_PRIVATELY, Reader
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,42 @@ def metadata(about: DigestAbout, recipient: Recipient, part: int) -> dict[str, A
     }
 
 
+def reader_of(recipient: Recipient) -> Reader:
+    """Who reads a place's digest: a channel anyone in it may read, so never a recording's
+    password; a DM goes to a Slack user linked to the meeting's creator."""
+    return CREATOR_PRIVATELY if recipient.kind == "dm" else CHANNEL
+
+
+def _render(
+    recipient: Recipient, meeting: Meeting, about: DigestAbout, locale: Locale
+) -> list[Message]:
+    return render_digest(
+        meeting,
+        locale=locale,
+        ended=about.meeting,
+        creator_slack_id=about.creator_slack_id,
+        reader=reader_of(recipient),
+    )
+
+
+def update_key(about: DigestAbout, recipient: Recipient, new: Meeting) -> str:
+    """The delivery key of the thread messages of one update: which job, place and new things."""
+    digest = hashlib.sha256("\n".join(sorted(new.keys)).encode()).hexdigest()[:16]
+    return f"{about.delivery_key}:{recipient.key}:u{digest}"
+
+
+def thread_metadata(about: DigestAbout, key: str, part: int) -> dict[str, Any]:
+    """The metadata of one thread message of an update (see `metadata`)."""
+    return {
+        "event_type": METADATA_EVENT_TYPE,
+        "event_payload": {
+            "meeting_id": about.meeting.meeting_id,
+            "delivery_key": key,
+            "part": part,
+        },
+    }
+
+
 class SlackDigestSink:
     def __init__(self, poster: SlackPoster, profiles: SlackProfiles) -> None:
         self._poster = poster
@@ -93,9 +136,7 @@ class SlackDigestSink:
         look_first: bool,
     ) -> None:
         locale = await self._locale(recipient)
-        messages = render_digest(
-            meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
-        )
+        messages = _render(recipient, meeting, about, locale)
 
         with slack_failures_as_delivery_errors():
             channel = await self._channel(recipient)
@@ -145,33 +186,70 @@ class SlackDigestSink:
         record_reply: ReplyPosted,
     ) -> None:
         locale = await self._locale(recipient)
-        rendered = render_digest(
-            meeting, locale=locale, ended=about.meeting, creator_slack_id=about.creator_slack_id
-        )
+        rendered = _render(recipient, meeting, about, locale)
         names = [r.subject or r.room_id or r.url for r in new.live_replays]
+        recording_files = sum(len(recording.files) for recording in new.recordings)
+
+        thread_key = update_key(about, recipient, new)
 
         with slack_failures_as_delivery_errors():
             for posted, message in zip(messages, rendered, strict=False):
                 await self._poster.update(posted.channel, posted.ts, message, stop=self._cut_short)
             first = messages[0]
-            # What no longer fits in the messages there are goes in the thread, before the note.
-            for message in rendered[len(messages) :]:
-                await self._poster.post(
-                    first.channel,
-                    message,
-                    unfurl_links=False,
-                    stop=self._cut_short,
-                    thread_ts=first.ts,
-                )
-            reply = update_reply(meeting.subject, names, locale)
-            ts = await self._poster.post(
-                first.channel,
-                reply,
-                unfurl_links=False,
-                stop=self._cut_short,
-                thread_ts=first.ts,
-            )
+            # What no longer fits in the messages there are goes in the thread, then the note. A
+            # rerun after a crash finds what an earlier run put there (by its metadata) first.
+            in_thread = [
+                *rendered[len(messages) :],
+                update_reply(meeting.subject, names, locale, recording_files=recording_files),
+            ]
+            there = await self._find_in_thread(first.channel, first.ts, thread_key)
+            for part, message in enumerate(in_thread):
+                ts = there.get(part)
+                if ts is None:
+                    ts = await self._poster.post(
+                        first.channel,
+                        message,
+                        unfurl_links=False,
+                        stop=self._cut_short,
+                        thread_ts=first.ts,
+                        metadata=thread_metadata(about, thread_key, part),
+                    )
             await record_reply(first.channel, str(ts or ""))
+
+    async def _find_in_thread(self, channel: str, thread_ts: str, key: str) -> dict[int, str]:
+        """Part → ts of the thread messages of one update already posted under `thread_ts`."""
+        response = await self._poster.client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+        )
+        found: dict[int, str] = {}
+        for message in response.get("messages") or []:
+            meta = message.get("metadata") or {}
+            payload = meta.get("event_payload") or {}
+            if meta.get("event_type") != METADATA_EVENT_TYPE:
+                continue
+            if payload.get("delivery_key") == key and isinstance(payload.get("part"), int):
+                found.setdefault(payload["part"], str(message.get("ts", "")))
+        return found
+
+    async def removed(
+        self,
+        recipient: Recipient,
+        messages: Sequence[PostedPart],
+        meeting: Meeting,
+        *,
+        about: DigestAbout,
+    ) -> None:
+        locale = await self._locale(recipient)
+        rendered = _render(recipient, meeting, about, locale)
+        note = recording_removed_line(locale)
+        first, *rest = rendered
+        # The note leads the first message, so a too-full message loses a replay's block, not it.
+        rewritten = [with_note(first, note), *rest]
+
+        with slack_failures_as_delivery_errors():
+            for number, posted in enumerate(messages):
+                message = rewritten[number] if number < len(rewritten) else note_only(note)
+                await self._poster.update(posted.channel, posted.ts, message, stop=self._cut_short)
 
     async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
         locale = await self._locale(recipient)
@@ -181,6 +259,19 @@ class SlackDigestSink:
             await self._poster.post(
                 channel, gave_up_note(about.meeting, waited, locale), stop=self._cut_short
             )
+
+
+def with_note(message: Message, note: str) -> Message:
+    """`message` opening with `note` (in its blocks and its notification text), within the
+    50-block limit."""
+    blocks = [section(note), *message.get("blocks", [])][:MAX_BLOCKS]
+    text = f"{note}\n{message.get('text', '')}"[:MAX_FALLBACK_TEXT]
+    return {**message, "text": text, "blocks": blocks}
+
+
+def note_only(note: str) -> Message:
+    """A message that says only `note` (a part of a digest left with nothing to show)."""
+    return {"text": note, "blocks": [section(note)]}
 
 
 @contextmanager

@@ -141,7 +141,7 @@ class RecordingSink:
     """Delivers digests into `delivered`, one part per replay (ts = "<recipient key>/<n>");
     refuses the recipients in `refuse` for good, and defers those in `fail_once` once, after
     their first part. Updates go to `updates` (recipient key, message ts's, replay urls shown,
-    new urls), give-up notes to `gave_up_notes`."""
+    new urls), give-up notes to `gave_up_notes`, rewrites after a removal to `removals`."""
 
     delivered: list[tuple[str, str]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
@@ -149,6 +149,8 @@ class RecordingSink:
     updates: list[tuple[str, list[str], list[str], list[str]]] = field(default_factory=list)
     gave_up_notes: list[str] = field(default_factory=list)
     abouts: list[DigestAbout] = field(default_factory=list)
+    #: (recipient key, message ts's, keys still shown) of each rewrite after a removal
+    removals: list[tuple[str, list[str], list[str]]] = field(default_factory=list)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     #: `cut_short` itself once this many parts were delivered (shutdown in mid-digest)
     cut_after: int | None = None
@@ -204,6 +206,16 @@ class RecordingSink:
 
     async def gave_up(self, recipient: Recipient, *, about: DigestAbout, waited: float) -> None:
         self.gave_up_notes.append(recipient.key)
+
+    async def removed(
+        self,
+        recipient: Recipient,
+        messages: Sequence[PostedPart],
+        meeting: Meeting,
+        *,
+        about: DigestAbout,
+    ) -> None:
+        self.removals.append((recipient.key, [m.ts for m in messages], list(meeting.keys)))
 
 
 @pytest.fixture

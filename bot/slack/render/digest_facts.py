@@ -1,6 +1,7 @@
 """What a digest says about its meeting beside the replays: when it ran (in Slack's date
 formatting, so that every reader sees their own time zone), how long, whose it was, and which
-occurrence of a recurring meeting; also the short thread reply of an update and the give-up note.
+occurrence of a recurring meeting; also the short thread reply of an update (new replays, a cloud
+recording ready), the line saying a cloud recording was removed, and the give-up note.
 """
 
 from __future__ import annotations
@@ -38,21 +39,37 @@ def facts_line(meeting: EndedMeeting, creator_slack_id: str | None, locale: Loca
     return "  ·  ".join(facts) if facts else None
 
 
-def update_reply(subject: str, names: list[str], locale: Locale) -> Message:
-    """The one thread reply saying which replays an update added."""
-    shown = [cut(one_line(name), _NAME_LIMIT, escape=True) for name in names[:_UPDATE_NAMES_SHOWN]]
-    if len(names) > _UPDATE_NAMES_SHOWN:
-        shown.append("…")
-    text = t(
-        "digest_update_reply",
-        locale,
-        count=len(names),
-        subject=cut(
-            one_line(subject) or t("untitled_meeting", locale), MAX_HEADER_TEXT, escape=True
-        ),
-        names=", ".join(shown),
-    )
+def update_reply(
+    subject: str, names: list[str], locale: Locale, *, recording_files: int = 0
+) -> Message:
+    """The one thread reply saying what an update added: which replays, and whether a cloud
+    recording (of `recording_files` files) is ready."""
+    title = cut(one_line(subject) or t("untitled_meeting", locale), MAX_HEADER_TEXT, escape=True)
+    lines: list[str] = []
+    if names:
+        shown = [
+            cut(one_line(name), _NAME_LIMIT, escape=True) for name in names[:_UPDATE_NAMES_SHOWN]
+        ]
+        if len(names) > _UPDATE_NAMES_SHOWN:
+            shown.append("…")
+        lines.append(
+            t(
+                "digest_update_reply",
+                locale,
+                count=len(names),
+                subject=title,
+                names=", ".join(shown),
+            )
+        )
+    if recording_files:
+        lines.append(t("digest_recording_ready", locale, subject=title, count=recording_files))
+    text = "\n".join(lines)
     return {"text": text, "blocks": [section(text)]}
+
+
+def recording_removed_line(locale: Locale) -> str:
+    """The line a digest message gets once its meeting's cloud recording was removed."""
+    return t("digest_recording_removed", locale)
 
 
 def gave_up_note(meeting: EndedMeeting, waited: float, locale: Locale) -> Message:
