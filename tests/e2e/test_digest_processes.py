@@ -210,7 +210,15 @@ async def test_two_processes_on_one_postgresql_post_each_of_200_digests_exactly_
     ]
 
     bots = await asyncio.gather(
-        *(launch(postgres_session_database, DIGEST_DELAY_SECONDS="0") for _ in range(2))
+        *(
+            # Each instance keeps its own Tencent budget: half of the app's quota each.
+            launch(
+                postgres_session_database,
+                DIGEST_DELAY_SECONDS="0",
+                TENCENT_MEETING_CALLS_PER_MINUTE="150",
+            )
+            for _ in range(2)
+        )
     )
     async with aiohttp.ClientSession() as session:
         await asyncio.gather(
@@ -224,7 +232,9 @@ async def test_two_processes_on_one_postgresql_post_each_of_200_digests_exactly_
         ]
         await asyncio.gather(*(meeting_end(session, bots[i % 2], e) for i, e in enumerate(events)))
 
-    await fake_slack.wait_for_posts(2 * MEETINGS, timeout=40)
+    # Each digest's look-up is two Tencent calls (live replays and cloud recordings), 400 in
+    # all, which background work spends at the budget's pace: 300 a minute between the two.
+    await fake_slack.wait_for_posts(2 * MEETINGS, timeout=150)
     await asyncio.sleep(0.5)  # time for a duplicate, were there one
 
     assert len(fake_slack.posted) == 2 * MEETINGS
