@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from typing import TypedDict
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
@@ -75,9 +75,9 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if database_ok else 503)
 
 
-@dataclass(frozen=True)
-class _Signed:
-    """What a Tencent webhook request is checked with: our secrets and its signature headers."""
+class _Signed(TypedDict):
+    """What a Tencent webhook request is checked with: our secrets and its signature headers, as
+    the keyword arguments of `webhook.answer_url_check` and `webhook.read_delivery`."""
 
     token: str
     aes_key: str | None
@@ -102,38 +102,30 @@ def _signed(request: web.Request) -> _Signed:
     )
 
 
+def _refused(what: str, error: webhook.WebhookError) -> web.Response:
+    log.warning("Tencent webhook %s refused: %s", what, error)
+    return web.Response(status=error.http_status, text=str(error))
+
+
 async def tencent_url_check(request: web.Request) -> web.Response:
     signed = _signed(request)
     try:
         plaintext = webhook.answer_url_check(
-            token=signed.token,
-            aes_key=signed.aes_key,
-            timestamp=signed.timestamp,
-            nonce=signed.nonce,
-            signature=signed.signature,
+            **signed,
             # the raw query: aiohttp's parsed one turns the "+" of base64 into a space
             check_str=webhook.check_str_from_query(request.rel_url.raw_query_string),
         )
     except webhook.WebhookError as error:
-        log.warning("Tencent webhook URL check refused: %s", error)
-        return web.Response(status=error.http_status, text=str(error))
+        return _refused("URL check", error)
     return web.Response(text=plaintext, content_type="text/plain")
 
 
 async def tencent_event(request: web.Request) -> web.Response:
     signed = _signed(request)
     try:
-        event = webhook.read_delivery(
-            token=signed.token,
-            aes_key=signed.aes_key,
-            timestamp=signed.timestamp,
-            nonce=signed.nonce,
-            signature=signed.signature,
-            body=await request.read(),
-        )
+        event = webhook.read_delivery(**signed, body=await request.read())
     except webhook.WebhookError as error:
-        log.warning("Tencent webhook event refused: %s", error)
-        return web.Response(status=error.http_status, text=str(error))
+        return _refused("event", error)
     # The job is recorded before we answer: once Tencent hears 200 the digest must survive a crash.
     try:
         for meeting_id in webhook.meetings_went_live(event):

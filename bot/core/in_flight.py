@@ -8,6 +8,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from bot.core.waiting import wait_until_set
+
 log = logging.getLogger(__name__)
 
 Work = Callable[[], Awaitable[None]]
@@ -81,11 +83,7 @@ class InFlight:
 
     async def drain(self, within: float) -> bool:
         """Wait until nothing is queued or running; False if `within` seconds passed first."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), within)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_until_set(self._idle, at_most=within)
 
     async def _run(self, work: Work) -> None:
         try:

@@ -35,7 +35,6 @@ allows, and each creator's history costs at most `HISTORY_MAX_PAGES` calls per r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
@@ -49,6 +48,7 @@ from bot.core.meetings import HistoryEntry, Meeting, MeetingRef, occurrence_key
 from bot.core.records import EndedMeeting, JobState
 from bot.core.sources import HistorySource
 from bot.core.storage import Storage
+from bot.core.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -115,9 +115,7 @@ class ReplayPoller:
             except Exception:
                 log.exception("replay poll round failed; trying again later")
             pause = poll_interval(self._delay, watched, self._calls_per_minute)
-            # A timeout is the normal way out: time for the next round.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), pause)
+            await wait_until_set(stop, at_most=pause)
 
     async def run_once(self) -> int:
         """Look at every watched code once and read the new history of every creator with an

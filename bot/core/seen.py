@@ -4,13 +4,13 @@ deduplicate), so each event id is answered once across every instance; old ids a
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.core.clock import utcnow
 from bot.core.storage import SeenEvents, StorageUnavailable
+from bot.core.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -49,5 +49,4 @@ class SeenSlackEvents:
                     log.info("forgot %d old Slack event ids", forgotten)
             except StorageUnavailable as error:
                 log.warning("could not purge old Slack event ids: %r", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), PURGE_EVERY_SECONDS)
+            await wait_until_set(stop, at_most=PURGE_EVERY_SECONDS)

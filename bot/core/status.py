@@ -11,7 +11,6 @@ so the status on any instance shows the newest delivery wherever it arrived. The
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from typing import Protocol
 from bot.core.clock import utcnow
 from bot.core.records import DigestBacklog, Instance, WebhookNote
 from bot.core.storage import OpsStore, StorageRejected, StorageUnavailable
+from bot.core.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +109,7 @@ class Heartbeat:
                 beats += 1
             except (StorageUnavailable, StorageRejected) as error:
                 log.warning("heartbeat not written: %r", error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self._interval)
+            await wait_until_set(stop, at_most=self._interval)
         await self.settled()
 
     def webhook_received(self, outcome: str) -> None:

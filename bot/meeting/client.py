@@ -243,8 +243,8 @@ class TencentMeetingClient:
                 if (m.meeting_id, m.start_time, m.end_time) not in meetings
             }
             meetings.update(new)
-            last = len(page.meeting_info_list) < MAX_PAGE_SIZE or (
-                page.total_page > 0 and page_number >= page.total_page
+            last = page.is_last(
+                page_number, received=len(page.meeting_info_list), page_size=MAX_PAGE_SIZE
             )
             # A repeated page means the server ignores `page`: stop rather than loop.
             if last or not new:

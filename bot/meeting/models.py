@@ -109,13 +109,23 @@ class HistoryMeeting(_TencentModel):
         )
 
 
-class HistoryPage(_TencentModel):
-    """One page of `GET /v1/history/meetings/{userid}`, newest first."""
+class Paged(_TencentModel):
+    """The paging fields of Tencent's paged answers (meeting history, cloud recordings)."""
 
     total_count: LenientInt = 0
     total_page: LenientInt = 0
     current_page: LenientInt = 1
     current_size: LenientInt = 0
+
+    def is_last(self, page_number: int, *, received: int, page_size: int) -> bool:
+        """Whether page `page_number`, which held `received` items, ends the list: a short page
+        ends it, and so does the last page Tencent counts (`total_page` 0 counts none)."""
+        return received < page_size or (self.total_page > 0 and page_number >= self.total_page)
+
+
+class HistoryPage(Paged):
+    """One page of `GET /v1/history/meetings/{userid}`, newest first."""
+
     meeting_info_list: Annotated[list[HistoryMeeting], BeforeValidator(_list_or_empty)] = Field(
         default_factory=list
     )

@@ -20,7 +20,7 @@ from pydantic import BeforeValidator, Field
 
 from bot.core import meetings
 from bot.core.sources import Recorded
-from bot.meeting.models import LenientInt, UnixTime, _list_or_empty, _TencentModel
+from bot.meeting.models import LenientInt, Paged, UnixTime, _list_or_empty, _TencentModel
 
 #: `state` of a recording: still being recorded, being transcoded, done (files listed only then)
 RECORDING = 1
@@ -153,13 +153,9 @@ class RecordMeeting(_TencentModel):
         )
 
 
-class RecordsPage(_TencentModel):
+class RecordsPage(Paged):
     """One page of `GET /v1/records`."""
 
-    total_count: LenientInt = 0
-    total_page: LenientInt = 0
-    current_page: LenientInt = 1
-    current_size: LenientInt = 0
     record_meetings: Annotated[list[RecordMeeting], BeforeValidator(_list_or_empty)] = Field(
         default_factory=list
     )

@@ -61,8 +61,8 @@ async def read_records(
         ]
         seen.update(e.meeting_record_id for e in new if e.meeting_record_id)
         entries += new
-        last = len(page.record_meetings) < RECORDS_PAGE_SIZE or (
-            page.total_page > 0 and page_number >= page.total_page
+        last = page.is_last(
+            page_number, received=len(page.record_meetings), page_size=RECORDS_PAGE_SIZE
         )
         # A repeated page means the server ignores `page`: stop rather than loop.
         if last or not new:

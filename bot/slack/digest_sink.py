@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -60,16 +60,35 @@ PERMANENT_ERRORS = frozenset(
 HISTORY_MARGIN_SECONDS = 300.0
 
 
-def metadata(about: DigestAbout, recipient: Recipient, part: int) -> dict[str, Any]:
-    """The metadata of one digest message: what finds it again after a crash."""
+def place_key(about: DigestAbout, recipient: Recipient) -> str:
+    """The delivery key of one place's digest messages: which job and which place."""
+    return f"{about.delivery_key}:{recipient.key}"
+
+
+def metadata(about: DigestAbout, key: str, part: int) -> dict[str, Any]:
+    """The metadata of one digest message (`key` from `place_key` or `update_key`): what finds it
+    again after a crash."""
     return {
         "event_type": METADATA_EVENT_TYPE,
         "event_payload": {
             "meeting_id": about.meeting.meeting_id,
-            "delivery_key": f"{about.delivery_key}:{recipient.key}",
+            "delivery_key": key,
             "part": part,
         },
     }
+
+
+def parts_carrying(messages: Iterable[dict[str, Any]], key: str) -> dict[int, str]:
+    """Part → ts of the `messages` whose metadata says they are part of delivery `key`."""
+    found: dict[int, str] = {}
+    for message in messages:
+        meta = message.get("metadata") or {}
+        payload = meta.get("event_payload") or {}
+        if meta.get("event_type") != METADATA_EVENT_TYPE:
+            continue
+        if payload.get("delivery_key") == key and isinstance(payload.get("part"), int):
+            found.setdefault(payload["part"], str(message.get("ts", "")))
+    return found
 
 
 def reader_of(recipient: Recipient) -> Reader:
@@ -93,19 +112,7 @@ def _render(
 def update_key(about: DigestAbout, recipient: Recipient, new: Meeting) -> str:
     """The delivery key of the thread messages of one update: which job, place and new things."""
     digest = hashlib.sha256("\n".join(sorted(new.keys)).encode()).hexdigest()[:16]
-    return f"{about.delivery_key}:{recipient.key}:u{digest}"
-
-
-def thread_metadata(about: DigestAbout, key: str, part: int) -> dict[str, Any]:
-    """The metadata of one thread message of an update (see `metadata`)."""
-    return {
-        "event_type": METADATA_EVENT_TYPE,
-        "event_payload": {
-            "meeting_id": about.meeting.meeting_id,
-            "delivery_key": key,
-            "part": part,
-        },
-    }
+    return f"{place_key(about, recipient)}:u{digest}"
 
 
 class SlackDigestSink:
@@ -155,7 +162,7 @@ class SlackDigestSink:
                     message,
                     unfurl_links=False,
                     stop=self._cut_short,
-                    metadata=metadata(about, recipient, part),
+                    metadata=metadata(about, place_key(about, recipient), part),
                 )
                 await record(part, channel, str(new_ts or ""))
 
@@ -163,17 +170,9 @@ class SlackDigestSink:
         self, channel: str, about: DigestAbout, recipient: Recipient
     ) -> dict[int, str]:
         """Part → ts of this delivery's messages already in the channel's recent history."""
-        key = f"{about.delivery_key}:{recipient.key}"
         oldest = about.first_try.timestamp() - HISTORY_MARGIN_SECONDS
-        found: dict[int, str] = {}
-        for message in await self._poster.recent_messages(channel, oldest=oldest):
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") != METADATA_EVENT_TYPE:
-                continue
-            if payload.get("delivery_key") == key and isinstance(payload.get("part"), int):
-                found.setdefault(payload["part"], str(message.get("ts", "")))
-        return found
+        recent = await self._poster.recent_messages(channel, oldest=oldest)
+        return parts_carrying(recent, place_key(about, recipient))
 
     async def update(
         self,
@@ -212,7 +211,7 @@ class SlackDigestSink:
                         unfurl_links=False,
                         stop=self._cut_short,
                         thread_ts=first.ts,
-                        metadata=thread_metadata(about, thread_key, part),
+                        metadata=metadata(about, thread_key, part),
                     )
             await record_reply(first.channel, str(ts or ""))
 
@@ -221,15 +220,7 @@ class SlackDigestSink:
         response = await self._poster.client.conversations_replies(
             channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
         )
-        found: dict[int, str] = {}
-        for message in response.get("messages") or []:
-            meta = message.get("metadata") or {}
-            payload = meta.get("event_payload") or {}
-            if meta.get("event_type") != METADATA_EVENT_TYPE:
-                continue
-            if payload.get("delivery_key") == key and isinstance(payload.get("part"), int):
-                found.setdefault(payload["part"], str(message.get("ts", "")))
-        return found
+        return parts_carrying(response.get("messages") or [], key)
 
     async def removed(
         self,

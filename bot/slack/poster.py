@@ -10,7 +10,6 @@ the poster must not retry 429s itself: `posting_client` in `bot.app` has no rate
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -18,6 +17,8 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.core.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,7 @@ class SlackPoster:
             if stop is None:
                 await asyncio.sleep(slot - now)
             else:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), slot - now)
+                await wait_until_set(stop, at_most=slot - now)
         if stop is not None and stop.is_set():
             raise PostingStopped
         if len(self._next_slot) > 10_000:

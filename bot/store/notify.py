@@ -30,6 +30,8 @@ import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.waiting import wait_until_set
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "replays_changes"
@@ -99,11 +101,7 @@ class ChangeListener:
         return self._listening.is_set()
 
     async def wait_listening(self, within: float) -> bool:
-        try:
-            await asyncio.wait_for(self._listening.wait(), within)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_until_set(self._listening, at_most=within)
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = self._backoff
@@ -115,8 +113,7 @@ class ChangeListener:
                 log.warning("change listener: %r; trying again in %.1f s", error, delay)
             if stop.is_set():
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            await wait_until_set(stop, at_most=delay)
             delay = min(delay * 2, self._max_backoff)
 
     async def _listen_once(self, stop: asyncio.Event) -> None:
