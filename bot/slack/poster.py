@@ -4,7 +4,8 @@
 The poster spaces messages per channel, and a 429 is waited out *through the same pacing*: its
 `Retry-After` pushes that channel's next slot back for every poster to it, so retries queue behind
 one another instead of firing together the moment the wait ends. (That is why the client given to
-the poster must not retry 429s itself: `posting_client` in `bot.app` has no rate-limit handler.)
+the poster must not retry 429s itself: `bot.clients.build_slack_client(..., retry_rate_limits=False)`
+builds it without a rate-limit handler.)
 """
 
 from __future__ import annotations
