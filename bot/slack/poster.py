@@ -1,9 +1,10 @@
 """Posting to Slack channels and DMs at Slack's pace.
 
 `chat.postMessage` allows about one message per second per channel; bursts beyond that earn 429s.
-The poster spaces messages per channel, and a 429 is waited out *through the same pacing*: its
-`Retry-After` pushes that channel's next slot back for every poster to it, so retries queue behind
-one another instead of firing together the moment the wait ends. (That is why the client given to
+The poster sends one request at a time per channel, in the order they came, each at least a second
+after the answer to the one before; a 429 is waited out *through the same pacing*: its
+`Retry-After` pushes that channel's next turn back for every poster to it, so retries queue behind
+one another (and keep their order) instead of firing together the moment the wait ends. (That is why the client given to
 the poster must not retry 429s itself: `bot.clients.build_slack_client(..., retry_rate_limits=False)`
 builds it without a rate-limit handler.)
 """
@@ -13,13 +14,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.core.waiting import wait_until_set
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +46,9 @@ class SlackPoster:
         self.client = client
         self._interval = per_channel_interval
         self._clock = clock
-        self._next_slot: dict[str, float] = {}
+        #: when each channel may next be sent a request (a 429's Retry-After pushes it back)
+        self._free_at: dict[str, float] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
         self._dm_channels: dict[str, str] = {}
 
     async def post(
@@ -58,19 +63,12 @@ class SlackPoster:
         still rate-limiting after RATE_LIMIT_RETRIES waits), and PostingStopped when `stop` is
         set before the request goes out (waiting for the channel's turn included): a request
         sent is always answered, so a post Slack took is never lost to a shutdown."""
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
-            await self._wait_for_slot(channel, stop)
-            try:
-                response = await self.client.chat_postMessage(channel=channel, **message, **extra)
-            except SlackApiError as error:
-                if error.response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
-                    raise
-                wait = _retry_after(error.response.headers.get("Retry-After"))
-                log.info("Slack asks to wait %.1f s before posting to %s again", wait, channel)
-                self._push_back(channel, wait)
-                continue
+
+        async def send() -> str | None:
+            response = await self.client.chat_postMessage(channel=channel, **message, **extra)
             return response.get("ts")
-        raise AssertionError("unreachable: the last attempt returns or raises")
+
+        return await self._paced(channel, send, stop)
 
     async def update(
         self,
@@ -82,16 +80,11 @@ class SlackPoster:
     ) -> None:
         """Rewrite a posted message, at the channel's pace (429s waited out as for posts);
         `stop` as for `post`."""
-        for attempt in range(RATE_LIMIT_RETRIES + 1):
-            await self._wait_for_slot(channel, stop)
-            try:
-                await self.client.chat_update(channel=channel, ts=ts, **message)
-            except SlackApiError as error:
-                if error.response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
-                    raise
-                self._push_back(channel, _retry_after(error.response.headers.get("Retry-After")))
-                continue
-            return
+
+        async def send() -> None:
+            await self.client.chat_update(channel=channel, ts=ts, **message)
+
+        await self._paced(channel, send, stop)
 
     async def recent_messages(self, channel: str, *, oldest: float) -> list[dict[str, Any]]:
         """The channel's messages since `oldest` (Unix seconds) with their metadata, newest first,
@@ -120,24 +113,51 @@ class SlackPoster:
             self._dm_channels[user_id] = channel
         return channel
 
-    def _push_back(self, channel: str, seconds: float) -> None:
-        earliest = self._clock() + seconds
-        self._next_slot[channel] = max(self._next_slot.get(channel, earliest), earliest)
+    async def _paced(
+        self, channel: str, send: Callable[[], Awaitable[T]], stop: asyncio.Event | None
+    ) -> T:
+        """`send` in the channel's turn: one request at a time per channel, in the order they
+        came, each sent at least an interval after the answer to the one before. Counting from
+        the answer rather than from when the turn was due keeps Slack's pace however late a
+        busy process gets a request out."""
+        async with self._turn(channel):
+            for attempt in range(RATE_LIMIT_RETRIES + 1):
+                await self._until_free(channel, stop)
+                try:
+                    return await send()
+                except SlackApiError as error:
+                    if error.response.status_code != 429 or attempt == RATE_LIMIT_RETRIES:
+                        raise
+                    wait = _retry_after(error.response.headers.get("Retry-After"))
+                    log.info("Slack asks to wait %.1f s before posting to %s again", wait, channel)
+                    self._free_at[channel] = self._clock() + wait
+                finally:
+                    earliest = self._clock() + self._interval
+                    self._free_at[channel] = max(self._free_at.get(channel, earliest), earliest)
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
-    async def _wait_for_slot(self, channel: str, stop: asyncio.Event | None = None) -> None:
-        # Reserve the slot before sleeping so concurrent posters to one channel queue up behind it.
+    def _turn(self, channel: str) -> asyncio.Lock:
+        turn = self._turns.get(channel)
+        if turn is None:
+            if len(self._turns) > 10_000:
+                self._forget_idle_channels()
+            turn = self._turns[channel] = asyncio.Lock()
+        return turn
+
+    def _forget_idle_channels(self) -> None:
         now = self._clock()
-        slot = max(now, self._next_slot.get(channel, now))
-        self._next_slot[channel] = slot + self._interval
-        if slot > now:
+        self._turns = {c: lock for c, lock in self._turns.items() if lock.locked()}
+        self._free_at = {c: at for c, at in self._free_at.items() if at > now}
+
+    async def _until_free(self, channel: str, stop: asyncio.Event | None) -> None:
+        wait = self._free_at.get(channel, 0.0) - self._clock()
+        if wait > 0:
             if stop is None:
-                await asyncio.sleep(slot - now)
+                await asyncio.sleep(wait)
             else:
-                await wait_until_set(stop, at_most=slot - now)
+                await wait_until_set(stop, at_most=wait)
         if stop is not None and stop.is_set():
             raise PostingStopped
-        if len(self._next_slot) > 10_000:
-            self._next_slot = {c: t for c, t in self._next_slot.items() if t > now}
 
 
 def _retry_after(header: str | None) -> float:
