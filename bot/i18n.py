@@ -560,6 +560,10 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Only the person who looked these replays up can share them here.",
         "只有查询这些回看的人才能把它们分享到这里。",
     ),
+    "share_done": (
+        ":white_check_mark: Shared in this channel for everyone.",
+        ":white_check_mark: 已分享到本频道，所有人都能看到。",
+    ),
     "share_expired": (
         "I can't share this any more. Run `/replays` again and share the new answer.",
         "此内容已无法分享。请重新运行 `/replays` 并分享新的结果。",

@@ -3,6 +3,9 @@
 The value is compact JSON naming the requester and the meeting references (`{"u": "U…", "r":
 ["c295150176", "i7567…"]}`), so that sharing needs no state on the server; it must fit in Slack's
 2000-character button value. Whatever comes back in a click is checked again before use.
+
+Once shared, the person's card is replaced by `render_share_done`, posted through the same
+`response_url` as the shared cards: they take at most `SHARED_MAX_MESSAGES` of its five posts.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from bot.core.outcomes import LookupResult
 from bot.core.parsing import ref_from_digits
 from bot.i18n import Locale, t
 from bot.slack.ids import SHARE_ACTION_ID
-from bot.slack.render.block_kit import BlockDict, actions, primary_button
+from bot.slack.render.block_kit import BlockDict, Message, actions, primary_button, section
 from bot.slack.render.limits import MAX_BUTTON_VALUE
 from bot.slack.render.mrkdwn import SLACK_USER
+
+#: a `response_url` takes five posts: the shared cards, then the one replacing the person's card
+SHARED_MAX_MESSAGES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +83,9 @@ def share_footer(
         return None
     button = primary_button(t("share_button", locale), action_id=SHARE_ACTION_ID, value=value)
     return actions([button])
+
+
+def render_share_done(locale: Locale) -> Message:
+    """What the person's card becomes once its replays are shared: no button left to click."""
+    text = t("share_done", locale)
+    return {"text": text, "blocks": [section(text)]}
