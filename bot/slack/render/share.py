@@ -21,9 +21,9 @@ from bot.core.outcomes import LookupResult
 from bot.core.parsing import ref_from_digits
 from bot.i18n import Locale, t
 from bot.slack.ids import SHARE_ACTION_ID
-from bot.slack.render.block_kit import BlockDict, Message, actions, primary_button, section
+from bot.slack.render.block_kit import BlockDict, Message, action_button, actions, section
 from bot.slack.render.limits import MAX_BUTTON_VALUE
-from bot.slack.render.mrkdwn import SLACK_USER
+from bot.slack.render.mrkdwn import SLACK_USER, cut, one_line
 
 #: a `response_url` takes five posts: the shared cards, then the one replacing the person's card
 SHARED_MAX_MESSAGES = 4
@@ -81,7 +81,20 @@ def share_footer(
     value = share_value(refs, requester) if requester and refs else None
     if value is None:
         return None
-    button = primary_button(t("share_button", locale), action_id=SHARE_ACTION_ID, value=value)
+    subjects = [
+        one_line(meeting.subject) or t("untitled_meeting", locale)
+        for result in results
+        if result.ok
+        for meeting in result.meetings
+    ]
+    spoken = t("share_label", locale, subjects=cut(", ".join(subjects), 45, escape=False))
+    button = action_button(
+        t("share_button", locale),
+        action_id=SHARE_ACTION_ID,
+        value=value,
+        accessibility_label=spoken,
+        style="primary",
+    )
     return actions([button])
 
 
