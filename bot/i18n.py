@@ -6,6 +6,11 @@ escaped by the caller before they are passed in (`bot.slack.render.mrkdwn.escape
 and named after what they say; `lookup_<problem>` and `invalid_<problem>` follow the values of
 `LookupProblem` and `Problem`. Unknown keys raise `KeyError`, and a test checks that both languages
 have the same keys with the same placeholders.
+
+Slack only formats `*bold*` and `` `code` `` whose markers have a boundary outside them (a space,
+ASCII punctuation, a line's start or end); a CJK character or full-width punctuation is none. In
+the Chinese texts a marker next to one is therefore separated by a space, or by a zero-width
+space (`\u200b`) before full-width punctuation, which spaces itself; a test checks every text.
 """
 
 from __future__ import annotations

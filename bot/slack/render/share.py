@@ -87,7 +87,8 @@ def share_footer(
         if result.ok
         for meeting in result.meetings
     ]
-    spoken = t("share_label", locale, subjects=cut(", ".join(subjects), 45, escape=False))
+    named = t("list_separator", locale).join(dict.fromkeys(subjects))
+    spoken = t("share_label", locale, subjects=cut(named, 45, escape=False))
     button = action_button(
         t("share_button", locale),
         action_id=SHARE_ACTION_ID,

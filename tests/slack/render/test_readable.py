@@ -135,6 +135,16 @@ def _results(locale: Locale) -> list[LookupResult]:
             MeetingRef("code", "111222333"), problem=LookupProblem.BUSY, owner=Owner("bob", None)
         ),
         LookupResult(MeetingRef("code", "444555666")),
+        *(
+            LookupResult(MeetingRef("id", "7567173273889276131"), problem=problem, owner=bob)
+            for problem in LookupProblem
+            for bob in (Owner("bob", None), Owner("bob", "UBOB"))
+        ),
+        LookupResult(
+            MeetingRef("code", "806146667"),
+            meetings=(_meeting(locale, replays=1),),
+            owner=Owner("bob", None),
+        ),
     ]
 
 
@@ -214,7 +224,6 @@ def _messages(locale: Locale) -> list[tuple[str, dict[str, Any], list[str]]]:
         ),
         ("status", [render_status(_status(), locale)], []),
     ]
-    link = Link("T1", "U1", "alice", LinkMethod.ADMIN, "UADMIN", START, START)
     for status in (
         t("status_not_linked", locale),
         t("status_linked", locale, userid="alice"),
@@ -225,7 +234,6 @@ def _messages(locale: Locale) -> list[tuple[str, dict[str, Any], list[str]]]:
         ("invalid", [render_invalid(Invalid(problem, "x y"), locale=locale)], [])
         for problem in Problem
     ]
-    del link
     return [(kind, message, names) for kind, messages, names in kinds for message in messages]
 
 
@@ -272,10 +280,10 @@ def test_every_message_names_what_it_is_about_and_every_button_what_it_opens(
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_buttons_say_what_they_open_of_which_meeting(locale: Locale) -> None:
-    [answer] = render_lookup(
+    answer = render_lookup(
         _results(locale), locale=locale, requester="U1", shareable=True, private=True
     )
-    spoken = [button["accessibility_label"] for button in buttons(answer)]
+    spoken = [button["accessibility_label"] for message in answer for button in buttons(message)]
     subject = SUBJECTS[locale]
     assert t("watch_label", locale, name=PARTS[locale][0], subject=subject) in spoken
     assert t("share_label", locale, subjects=subject) in spoken
