@@ -35,6 +35,7 @@ from bot.core.records import (
 )
 from bot.core.status import Reachability, StatusReport
 from bot.i18n import LOCALES, MESSAGES, Locale, t
+from bot.slack.digest_sink import with_note
 from bot.slack.render.digest_facts import gave_up_note, recording_removed_line, update_reply
 from bot.slack.render.home import render_home
 from bot.slack.render.messages import (
@@ -216,7 +217,14 @@ def _messages(locale: Locale) -> list[tuple[str, dict[str, Any], list[str]]]:
             [subject],
         ),
         ("gave-up DM", [gave_up_note(_ended(meeting), 3600, locale)], [subject]),
-        ("recording removed", [render_text(recording_removed_line(locale))], []),
+        (
+            "digest updated: recording removed",
+            [
+                with_note(message, recording_removed_line(locale))
+                for message in render_digest(meeting, locale=locale, ended=_ended(meeting))
+            ],
+            watched,
+        ),
         (
             "recent list",
             render_recent(_recent(locale), locale=locale),
