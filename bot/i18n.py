@@ -6,6 +6,11 @@ escaped by the caller before they are passed in (`bot.slack.render.mrkdwn.escape
 and named after what they say; `lookup_<problem>` and `invalid_<problem>` follow the values of
 `LookupProblem` and `Problem`. Unknown keys raise `KeyError`, and a test checks that both languages
 have the same keys with the same placeholders.
+
+Slack only formats `*bold*` and `` `code` `` whose markers have a boundary outside them (a space,
+ASCII punctuation, a line's start or end); a CJK character or full-width punctuation is none. In
+the Chinese texts a marker next to one is therefore separated by a space, or by a zero-width
+space (`\u200b`) before full-width punctuation, which spaces itself; a test checks every text.
 """
 
 from __future__ import annotations
@@ -42,20 +47,20 @@ _HELP_ZH = """\
 *查找腾讯会议的直播回看*
 {status}
 
-• `/replays 295 150 176`：查询一个会议的直播回看。可以用会议号（9-12 位数字）、\
-会议 ID（19-20 位数字）、`meeting.tencent.com/p/…` 链接，或直接粘贴整段会议邀请。\
+• `/replays 295 150 176`\u200b：查询一个会议的直播回看。可以用会议号（9-12 位数字）、\
+会议 ID（19-20 位数字）、\u200b`meeting.tencent.com/p/…` 链接，或直接粘贴整段会议邀请。\
 一次可以查多个会议。
-• `/replays refresh 295150176`：不用缓存，立即重新查询。
-• `/replays link &lt;你的腾讯会议 userid&gt;`：把你的 Slack 账号绑定到你的腾讯会议账号\
+• `/replays refresh 295150176`\u200b：不用缓存，立即重新查询。
+• `/replays link &lt;你的腾讯会议 userid&gt;`\u200b：把你的 Slack 账号绑定到你的腾讯会议账号\
 （两边的邮箱必须相同）。
-• `/replays whoami` · `/replays unlink`：查看或解除你的绑定。
-• `/replays subscribe [会议号]` · `/replays unsubscribe [会议号]` · `/replays subscriptions`：\
+• `/replays whoami` · `/replays unlink`\u200b：查看或解除你的绑定。
+• `/replays subscribe [会议号]` · `/replays unsubscribe [会议号]` · `/replays subscriptions`\u200b：\
 回看生成后，把你的会议（或某个会议号）的回看发到本频道；\
-`/replays subscribe match &lt;词&gt;`（`订阅 匹配 &lt;词&gt;`）：只发主题包含这些词的会议。
-• `/replays dm off` · `/replays dm on`：停止或恢复关于你自己会议回看的私信。
-• 管理员：`/replays link @某人 &lt;userid&gt;` · `/replays unlink @某人`。
+\u200b`/replays subscribe match &lt;词&gt;`\u200b（\u200b`订阅 匹配 &lt;词&gt;`\u200b）：只发主题包含这些词的会议。
+• `/replays dm off` · `/replays dm on`\u200b：停止或恢复关于你自己会议回看的私信。
+• 管理员：\u200b`/replays link @某人 &lt;userid&gt;` · `/replays unlink @某人`\u200b。
 
-在话题中 @我 并附上会议号（`@replays 295150176`），我会在该话题里回复。\
+在话题中 @我 并附上会议号（\u200b`@replays 295150176`\u200b），我会在该话题里回复。\
 腾讯会议只向会议的创建者展示会议的回看。"""
 
 _LINK_HOW_EN = (
@@ -75,11 +80,11 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "help": (_HELP_EN, _HELP_ZH),
     "status_linked": (
         "You are linked to Tencent Meeting user `{userid}`.",
-        "你已绑定腾讯会议用户 `{userid}`。",
+        "你已绑定腾讯会议用户 `{userid}`\u200b。",
     ),
     "status_linked_by_email": (
         "You are Tencent Meeting user `{userid}` (found by your email address).",
-        "你是腾讯会议用户 `{userid}`（通过你的邮箱匹配）。",
+        "你是腾讯会议用户 `{userid}`\u200b（通过你的邮箱匹配）。",
     ),
     "status_not_linked": (
         "Your Slack account is not linked to a Tencent Meeting account yet. " + _LINK_HOW_EN,
@@ -107,7 +112,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Only the creator of {ref} can see its replays, and that isn't you. "
         "Ask the creator to run `/replays` or to share the replays with you.",
         "只有{ref} 的创建者才能查看它的回看，而你不是创建者。"
-        "请让创建者运行 `/replays`，或请他把回看分享给你。",
+        "请让创建者运行 `/replays`\u200b，或请他把回看分享给你。",
     ),
     "lookup_not_found": (
         "Tencent Meeting has no {ref}. Check the code. Codes are reused 30 days after a meeting's "
@@ -159,47 +164,47 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "I couldn't find a meeting code in that. Send a meeting code (9-12 digits, e.g. "
         "`/replays 295 150 176`), a meeting ID (19-20 digits) or paste the whole invitation. "
         "`/replays help` shows everything I understand.",
-        "没有找到会议号。请发送会议号（9-12 位数字，例如 `/replays 295 150 176`）、"
-        "会议 ID（19-20 位数字），或粘贴整段会议邀请。`/replays help` 可查看全部用法。",
+        "没有找到会议号。请发送会议号（9-12 位数字，例如 `/replays 295 150 176`\u200b）、"
+        "会议 ID（19-20 位数字），或粘贴整段会议邀请。\u200b`/replays help` 可查看全部用法。",
     ),
     "invalid_join_link_only": (
         "That is a join link (`meeting.tencent.com/dm/…`): it doesn't contain the meeting code. "
         "Send the code shown next to it (`#Tencent Meeting: 295-150-176`) "
         "or paste the whole invitation.",
-        "这是入会链接（`meeting.tencent.com/dm/…`），其中不含会议号。"
-        "请发送旁边显示的会议号（`#腾讯会议：295-150-176`），或粘贴整段会议邀请。",
+        "这是入会链接（\u200b`meeting.tencent.com/dm/…`\u200b），其中不含会议号。"
+        "请发送旁边显示的会议号（\u200b`#腾讯会议：295-150-176`\u200b），或粘贴整段会议邀请。",
     ),
     "invalid_live_link_only": (
         "That is a live-stream or replay page link (`meeting.tencent.com/l/…`): it doesn't contain "
         "the meeting code. Send the meeting code or the meeting ID instead.",
-        "这是直播或回看页面链接（`meeting.tencent.com/l/…`），其中不含会议号。"
+        "这是直播或回看页面链接（\u200b`meeting.tencent.com/l/…`\u200b），其中不含会议号。"
         "请改为发送会议号或会议 ID。",
     ),
     "invalid_bad_userid": (
         "`{detail}` can't be a Tencent Meeting userid: userids here are made of letters, "
         "digits and `. _ ~ -` only. Use `/replays link &lt;your Tencent Meeting userid&gt;`.",
-        "`{detail}` 不是有效的腾讯会议 userid：userid 只能包含字母、数字和 `. _ ~ -`。"
-        "请使用 `/replays link &lt;你的腾讯会议 userid&gt;`。",
+        "`{detail}` 不是有效的腾讯会议 userid：userid 只能包含字母、数字和 `. _ ~ -`\u200b。"
+        "请使用 `/replays link &lt;你的腾讯会议 userid&gt;`\u200b。",
     ),
     "invalid_missing_userid": (
         "Which Tencent Meeting userid? Use `/replays link &lt;your Tencent Meeting userid&gt;` "
         "(admins: `/replays link @someone &lt;userid&gt;`).",
-        "请提供腾讯会议 userid：`/replays link &lt;你的腾讯会议 userid&gt;`"
-        "（管理员：`/replays link @某人 &lt;userid&gt;`）。",
+        "请提供腾讯会议 userid：\u200b`/replays link &lt;你的腾讯会议 userid&gt;`\u200b"
+        "（管理员：\u200b`/replays link @某人 &lt;userid&gt;`\u200b）。",
     ),
     "invalid_bad_mention": (
         "`{detail}` isn't a Slack user. Pick the person from the @ menu so that Slack turns it "
         "into a mention, e.g. `/replays unlink @someone`.",
         "`{detail}` 不是 Slack 用户。请从 @ 菜单中选择此人，让 Slack 生成提及，"
-        "例如 `/replays unlink @某人`。",
+        "例如 `/replays unlink @某人`\u200b。",
     ),
     "invalid_bad_code": (
         "`{detail}` isn't a meeting code: codes have 9-12 digits, e.g. `295 150 176`.",
-        "`{detail}` 不是会议号：会议号是 9-12 位数字，例如 `295 150 176`。",
+        "`{detail}` 不是会议号：会议号是 9-12 位数字，例如 `295 150 176`\u200b。",
     ),
     "invalid_missing_code": (
         "Which meeting? Add its code, e.g. `/replays refresh 295150176`.",
-        "哪个会议？请加上会议号，例如 `/replays refresh 295150176`。",
+        "哪个会议？请加上会议号，例如 `/replays refresh 295150176`\u200b。",
     ),
     "invalid_too_many": (
         "That's {detail} meetings; I look up at most {max} at once. Please split them up.",
@@ -207,7 +212,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "invalid_extra_arguments": (
         "I didn't expect `{detail}` there. `/replays help` shows how each command is written.",
-        "这里不需要 `{detail}`。`/replays help` 可查看每个命令的写法。",
+        "这里不需要 `{detail}`\u200b。\u200b`/replays help` 可查看每个命令的写法。",
     ),
     "invalid_bad_dm_setting": (
         "Use `/replays dm off` to stop the direct messages about your meetings' replays, "
@@ -216,25 +221,25 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "invalid_missing_match_words": (
         "Which words must the subject contain? E.g. `/replays subscribe match weekly sync`.",
-        "会议主题需要包含哪些词？例如 `/replays subscribe match 周会`。",
+        "会议主题需要包含哪些词？例如 `/replays subscribe match 周会`\u200b。",
     ),
     "invalid_unknown_command": (
         "I don't know the command `{detail}`. `/replays help` lists what I understand.",
-        "我不认识命令 `{detail}`。`/replays help` 列出了我能理解的内容。",
+        "我不认识命令 `{detail}`\u200b。\u200b`/replays help` 列出了我能理解的内容。",
     ),
     # --- linking
     "link_done_self": (
         "Done: your Slack account is now linked to Tencent Meeting user `{userid}`.",
-        "完成：你的 Slack 账号已绑定腾讯会议用户 `{userid}`。",
+        "完成：你的 Slack 账号已绑定腾讯会议用户 `{userid}`\u200b。",
     ),
     "link_done_other": (
         "Done: {user} is now linked to Tencent Meeting user `{userid}`.",
-        "完成：{user} 已绑定腾讯会议用户 `{userid}`。",
+        "完成：{user} 已绑定腾讯会议用户 `{userid}`\u200b。",
     ),
     "link_refused_email_mismatch": (
         "I can't link you to `{userid}`: that Tencent Meeting account's email address isn't the "
         "one on your Slack profile. Check the userid, or ask a bot admin to link you.",
-        "无法将你绑定到 `{userid}`：该腾讯会议账号的邮箱与你 Slack 资料中的邮箱不同。"
+        "无法将你绑定到 `{userid}`\u200b：该腾讯会议账号的邮箱与你 Slack 资料中的邮箱不同。"
         "请检查 userid，或请机器人管理员为你绑定。",
     ),
     "link_refused_no_slack_email": (
@@ -251,7 +256,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "link_refused_unknown_userid": (
         "Tencent Meeting has no user `{userid}`. Check the userid (it is in your Tencent Meeting "
         "profile, or ask your Tencent Meeting admin).",
-        "腾讯会议中没有用户 `{userid}`。请检查 userid"
+        "腾讯会议中没有用户 `{userid}`\u200b。请检查 userid"
         "（可在腾讯会议个人资料中找到，或询问你的腾讯会议管理员）。",
     ),
     "link_refused_taken": (
@@ -262,7 +267,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "link_refused_tencent_problem": (
         "I couldn't check `{userid}` with Tencent Meeting just now (it isn't answering or is busy). "
         "Try again in a minute.",
-        "暂时无法向腾讯会议核实 `{userid}`（腾讯会议没有响应或繁忙）。请一分钟后再试。",
+        "暂时无法向腾讯会议核实 `{userid}`\u200b（腾讯会议没有响应或繁忙）。请一分钟后再试。",
     ),
     "link_refused_not_admin": (
         "Only bot admins can link or unlink other people. You can link yourself with "
@@ -288,19 +293,19 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "whoami_linked": (
         "You are linked to Tencent Meeting user `{userid}`. `/replays unlink` removes the link.",
-        "你已绑定腾讯会议用户 `{userid}`。`/replays unlink` 可解除绑定。",
+        "你已绑定腾讯会议用户 `{userid}`\u200b。\u200b`/replays unlink` 可解除绑定。",
     ),
     "whoami_self_verified": (
         "You are linked to Tencent Meeting user `{userid}`: you linked yourself, and its email "
         "address matched your Slack profile's. `/replays unlink` removes the link.",
-        "你已绑定腾讯会议用户 `{userid}`：由你自己绑定，且该账号邮箱与你的 Slack 邮箱一致。"
-        "`/replays unlink` 可解除绑定。",
+        "你已绑定腾讯会议用户 `{userid}`\u200b：由你自己绑定，且该账号邮箱与你的 Slack 邮箱一致。"
+        "\u200b`/replays unlink` 可解除绑定。",
     ),
     "whoami_admin": (
         "You are linked to Tencent Meeting user `{userid}`: bot admin {admin} linked you. "
         "`/replays unlink` removes the link.",
-        "你已绑定腾讯会议用户 `{userid}`：由机器人管理员 {admin} 为你绑定。"
-        "`/replays unlink` 可解除绑定。",
+        "你已绑定腾讯会议用户 `{userid}`\u200b：由机器人管理员 {admin} 为你绑定。"
+        "\u200b`/replays unlink` 可解除绑定。",
     ),
     "identity_unavailable": (
         "I couldn't look up your Tencent Meeting account just now (Tencent Meeting isn't "
@@ -309,7 +314,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "whoami_by_email": (
         "You are Tencent Meeting user `{userid}`: I found you by your email address.",
-        "你是腾讯会议用户 `{userid}`：通过你的邮箱匹配到。",
+        "你是腾讯会议用户 `{userid}`\u200b：通过你的邮箱匹配到。",
     ),
     "whoami_not_linked": (
         "I don't know your Tencent Meeting account. " + _LINK_HOW_EN,
@@ -356,7 +361,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "shows replays to a meeting's creator. Ask the creator to run "
         "`/replays subscribe {code}` here.",
         "会议 {code} 不是你创建的，因此无法为你订阅：腾讯会议只向会议创建者展示回看。"
-        "请让创建者在这里运行 `/replays subscribe {code}`。",
+        "请让创建者在这里运行 `/replays subscribe {code}`\u200b。",
     ),
     "unsubscribe_done_mine": (
         "Done: the replays of your meetings won't be posted in this channel any more.",
@@ -377,7 +382,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "subscriptions_none": (
         "This channel has no replay subscriptions. "
         "`/replays subscribe` adds one for your meetings.",
-        "本频道没有回看订阅。`/replays subscribe` 可订阅你的会议。",
+        "本频道没有回看订阅。\u200b`/replays subscribe` 可订阅你的会议。",
     ),
     "subscriptions_header": (
         "Replays posted in this channel:",
@@ -392,7 +397,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "dm_off_done": (
         "Done: I won't send you direct messages about your meetings' replays. "
         "`/replays dm on` turns them back on.",
-        "完成：我不会再私信你会议回看。`/replays dm on` 可重新开启。",
+        "完成：我不会再私信你会议回看。\u200b`/replays dm on` 可重新开启。",
     ),
     "dm_on_done": (
         "Done: I'll send you a direct message when the replays of your meetings are ready.",
@@ -414,6 +419,10 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "（你只是参加的会议和没有回看的会议不列出）。",
     ),
     "recent_ended": ("ended {when}", "结束于 {when}"),
+    "recent_more_replays": (
+        "{count} more not shown here: `/replays {code}` lists them all",
+        "另有 {count} 个未在此显示：\u200b`/replays {code}` 可查看全部",
+    ),
     "recent_more": (
         "…and {count} more meetings of this window that I didn't look at: {meetings}. "
         "Look one up with `/replays &lt;code&gt;`.",
@@ -432,7 +441,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "recent_failed": (
         "I couldn't read your recent meetings from Tencent Meeting just now. Try again in a "
         "minute, or look a meeting up by its code: `/replays &lt;code&gt;`.",
-        "暂时无法从腾讯会议读取你最近的会议。请一分钟后再试，或用会议号查询：`/replays &lt;会议号&gt;`。",
+        "暂时无法从腾讯会议读取你最近的会议。请一分钟后再试，或用会议号查询：\u200b`/replays &lt;会议号&gt;`\u200b。",
     ),
     "recent_hint": (
         "`/replays &lt;code&gt;` looks up any meeting · `/replays recent 30` looks further back "
@@ -443,14 +452,14 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "invalid_bad_days": (
         "`{detail}` isn't a number of days: use `/replays recent` (7 days) or "
         "`/replays recent 30` (1 to 90).",
-        "`{detail}` 不是有效的天数：请使用 `/replays recent`（7 天）或 `/replays recent 30`（1 到 90）。",
+        "`{detail}` 不是有效的天数：请使用 `/replays recent`\u200b（7 天）或 `/replays recent 30`\u200b（1 到 90）。",
     ),
     # --- who may see a creator's replays
     "invalid_bad_visibility": (
         "Use `/replays visibility me` (only you can look up your meetings' replays) or "
         "`/replays visibility workspace` (any full member of this workspace can).",
-        "使用 `/replays visibility me`（只有你能查询你会议的回看）或 "
-        "`/replays visibility workspace`（本工作区的任何正式成员都可以）。",
+        "使用 `/replays visibility me`\u200b（只有你能查询你会议的回看）或 "
+        "`/replays visibility workspace`\u200b（本工作区的任何正式成员都可以）。",
     ),
     "visibility_done_me": (
         "Done: only you can look up the replays of the meetings you create.",
@@ -460,17 +469,17 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Done: any full member of this workspace (not guests) can now look up the replays of "
         "the meetings you create. `/replays visibility me` takes it back at once.",
         "完成：本工作区的任何正式成员（不含访客）现在都可以查询你创建的会议的回看。"
-        "`/replays visibility me` 可立即收回。",
+        "\u200b`/replays visibility me` 可立即收回。",
     ),
     "visibility_status_me": (
         "Replays of your meetings: only you can look them up (`/replays visibility workspace` "
         "shares them with this workspace).",
-        "你会议的回看：只有你能查询（`/replays visibility workspace` 可分享给本工作区）。",
+        "你会议的回看：只有你能查询（\u200b`/replays visibility workspace` 可分享给本工作区）。",
     ),
     "visibility_status_workspace": (
         "Replays of your meetings: any full member of this workspace can look them up "
         "(`/replays visibility me` makes them yours only).",
-        "你会议的回看：本工作区的任何正式成员都可以查询（`/replays visibility me` 改为仅自己可见）。",
+        "你会议的回看：本工作区的任何正式成员都可以查询（\u200b`/replays visibility me` 改为仅自己可见）。",
     ),
     "lookup_only_creator": (
         "Only the creator of {ref}, {owner}, can see its replays. They can share the replays "
@@ -488,7 +497,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "shortcut_no_meeting": (
         "I found no meeting in that message: no meeting code (9-12 digits), meeting ID "
         "(19-20 digits), `/p/` link or invitation.",
-        "这条消息中没有找到会议：没有会议号（9-12 位数字）、会议 ID（19-20 位数字）、`/p/` 链接或会议邀请。",
+        "这条消息中没有找到会议：没有会议号（9-12 位数字）、会议 ID（19-20 位数字）、\u200b`/p/` 链接或会议邀请。",
     ),
     # --- App Home
     "home_title": ("Replays", "直播回看"),
@@ -503,9 +512,27 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "home_dm_turn_off": ("Turn off", "关闭"),
     "home_dm_turn_on": ("Turn on", "开启"),
     "home_refresh": ("Refresh", "刷新"),
+    "home_dm_turn_off_label": (
+        "Turn off direct messages about your meetings' replays",
+        "关闭关于你会议回看的私信",
+    ),
+    "home_dm_turn_on_label": (
+        "Turn on direct messages about your meetings' replays",
+        "开启关于你会议回看的私信",
+    ),
+    "home_refresh_label": (
+        "Refresh the list of your recent meetings with replays",
+        "刷新你最近有回看的会议列表",
+    ),
+    "home_unsubscribe_label": (
+        "Unsubscribe subscription {n}: {what}",
+        "取消第 {n} 个订阅：{what}",
+    ),
+    "home_subscription_what_mine": ("all your meetings", "你的所有会议"),
+    "home_subscription_what_code": ("meeting {code}", "会议 {code}"),
     "home_subscriptions": (
         "*Your subscriptions* ({count}): replays posted in channels after your meetings end.",
-        "*你的订阅*（{count} 个）：会议结束后回看会发布到这些频道。",
+        "*你的订阅*\u200b（{count} 个）：会议结束后回看会发布到这些频道。",
     ),
     "home_no_subscriptions": (
         "*Your subscriptions:* none. `/replays subscribe` in a channel posts the replays of your "
@@ -528,6 +555,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "replay_count_many": ("{count} replays", "{count} 个回看"),
     "live_room": ("Live room {room}", "直播间 {room}"),
     "watch_button": ("Watch replay", "观看回看"),
+    "watch_label": ("Watch replay {name} of {subject}", "观看 {subject} 的回看：{name}"),
     "replay_link_unusable": (
         "The replay link Tencent Meeting gave can't be opened from Slack:",
         "腾讯会议提供的回看链接无法在 Slack 中打开：",
@@ -552,13 +580,27 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "请减少一次查询的会议数量。",
     ),
     "fallback_meeting": ("{subject} ({code}): {replays}", "{subject}（{code}）：{replays}"),
+    "list_separator": (", ", "、"),
+    "fallback_listed": ("{subject}: {names}", "{subject}：{names}"),
+    "fallback_meeting_named": (
+        "{subject} ({code}): {replays}: {names}",
+        "{subject}（{code}）：{replays}：{names}",
+    ),
     "no_results": ("Nothing to show.", "没有可显示的内容。"),
     # --- sharing
     "share_button": ("Share in channel", "分享到频道"),
+    "share_label": (
+        "Share in channel the replays of {subjects}",
+        "把 {subjects} 的回看分享到本频道",
+    ),
     "shared_by": ("Shared by {user}", "由 {user} 分享"),
     "share_refused_not_requester": (
         "Only the person who looked these replays up can share them here.",
         "只有查询这些回看的人才能把它们分享到这里。",
+    ),
+    "share_done": (
+        ":white_check_mark: Shared in this channel for everyone.",
+        ":white_check_mark: 已分享到本频道，所有人都能看到。",
     ),
     "share_expired": (
         "I can't share this any more. Run `/replays` again and share the new answer.",
@@ -572,7 +614,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "digest_give_up": (
         "No live replay appeared for *{subject}* ({code}) within {duration} after it ended, so I "
         "stopped checking. Look it up later with `/replays {code}`.",
-        "*{subject}*（{code}）结束后 {duration} 内没有生成直播回看，我已停止检查。"
+        "*{subject}*\u200b（{code}）结束后 {duration} 内没有生成直播回看，我已停止检查。"
         "稍后可用 `/replays {code}` 查询。",
     ),
     # --- /replays status (admins)
@@ -587,7 +629,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "status_instances": ("*Instances alive:* {count}", "*运行中的实例：* {count}"),
     "status_instance": (
         "• `{instance}` on {host} (version {version}), up {uptime}, last seen {seen} s ago",
-        "• `{instance}`（{host}，版本 {version}），已运行 {uptime}，{seen} 秒前在线",
+        "• `{instance}`\u200b（{host}，版本 {version}），已运行 {uptime}，{seen} 秒前在线",
     ),
     "status_this_instance": (" (this one)", "（本实例）"),
     "status_digests": (
@@ -601,7 +643,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "status_webhook": (
         "*Last webhook delivery:* {ago} s ago, {outcome} (instance `{instance}`)",
-        "*最近一次 Webhook 推送：* {ago} 秒前，{outcome}（实例 `{instance}`）",
+        "*最近一次 Webhook 推送：* {ago} 秒前，{outcome}（实例 `{instance}`\u200b）",
     ),
     "status_webhook_none": (
         "*Last webhook delivery:* none received yet",
@@ -617,7 +659,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "digest_host": ("*Whose:* {host}", "*创建者：* {host}"),
     "digest_recurring": (
         "*Recurring meeting*, occurrence {occurrence}",
-        "*周期性会议*，场次 {occurrence}",
+        "*周期性会议*\u200b，场次 {occurrence}",
     ),
     "digest_update_reply": (
         "{count} new replay(s) of *{subject}*: {names}. The message above now lists every replay.",
@@ -626,7 +668,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     "digest_gave_up_live": (
         "*{subject}* ({code}) went live, but no replay appeared within {duration} after it ended, "
         "so I stopped checking. Replay may be turned off for that stream.",
-        "*{subject}*（{code}）进行过直播，但结束后 {duration} 内没有生成直播回看，我已停止检查。"
+        "*{subject}*\u200b（{code}）进行过直播，但结束后 {duration} 内没有生成直播回看，我已停止检查。"
         "该直播可能未开启回看。",
     ),
     "duration_minutes": ("{minutes} min", "{minutes} 分钟"),
@@ -652,7 +694,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "only the meeting's participants may open it",
         "仅会议参与者可以打开",
     ),
-    "recording_password": ("password: `{password}`", "密码：`{password}`"),
+    "recording_password": ("password: `{password}`", "密码：\u200b`{password}`"),
     "recording_password_protected": (":lock: password protected", ":lock: 需要密码"),
     "recording_until": ("open until {date}", "有效期至 {date}"),
     "recording_no_expiry": ("the link does not expire", "链接长期有效"),
@@ -661,7 +703,7 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         "Meeting app or on meeting.tencent.com, open *Recordings*, choose this recording and "
         "click *Share*.",
         "*云录制 {n}：* 未开启分享，目前只有你能打开。如需分享：在腾讯会议客户端或 "
-        "meeting.tencent.com 打开 *录制*，选择此录制并点击 *分享*。",
+        "meeting.tencent.com 打开 *录制*\u200b，选择此录制并点击 *分享*\u200b。",
     ),
     "recording_not_shared": (
         "*Recording {n}:* the creator has not shared this recording.",
@@ -673,6 +715,11 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
     ),
     "recording_file_name": ("Recording file {n}", "云录制文件 {n}"),
     "recording_watch_button": ("Watch recording", "观看录制"),
+    "recording_watch_button_n": ("Watch recording {n}", "观看云录制 {n}"),
+    "recording_link_label_n": (
+        "Watch cloud recording {n} of {subject}",
+        "观看 {subject} 的云录制 {n}",
+    ),
     "recording_watch_label": (
         "Watch recording file {n} of {subject}",
         "观看 {subject} 的云录制文件 {n}",

@@ -52,12 +52,15 @@ class Responder:
         messages: list[dict[str, Any]],
         *,
         response_type: ResponseType = "ephemeral",
+        replace_original: bool = False,
     ) -> bool:
-        """Post the messages in order; False (and a log line) when Slack did not take one."""
+        """Post the messages in order; False (and a log line) when Slack did not take one.
+        `replace_original`: the message replaces the one whose button was clicked (an action's
+        `response_url` only; pass a single message)."""
         ok = True
         for message in messages:
             body = orjson.dumps(
-                {**message, "response_type": response_type, "replace_original": False}
+                {**message, "response_type": response_type, "replace_original": replace_original}
             )
             try:
                 async with asyncio.timeout(POST_TIMEOUT_SECONDS):

@@ -165,6 +165,53 @@ async def test_share_in_channel(bot: RunningBot) -> None:
     assert SPEC_EXAMPLE_REPLAYS[0]["video_url"] in [u for m in posted for u in button_urls(m)]
 
 
+async def test_a_card_is_shared_once(bot: RunningBot) -> None:
+    await bot.ask("link tester")
+    messages = await bot.ask("134 185 152 43")
+    share = next(
+        el
+        for m in messages
+        for b in m["blocks"]
+        if b["type"] == "actions"
+        for el in b["elements"]
+        if el.get("action_id") == "share_replays"
+    )
+    card = {"type": "message", "message_ts": "1700000000.000100", "channel_id": "C1"}
+    card["is_ephemeral"] = True
+
+    shared = await bot.slack.block_action(
+        "share_replays", share["value"], user_id="U1", channel_id="C1", container=card
+    )
+    assert shared.status == 200
+    await bot.fake_slack.wait_for_response(shared.response_url, count=2)
+    await bot.idle()
+    *posted, replaced = bot.fake_slack.responses[shared.response_url.rsplit("/", 1)[-1]]
+    assert [m["response_type"] for m in posted] == ["in_channel"] * len(posted)
+    assert SPEC_EXAMPLE_REPLAYS[0]["video_url"] in [u for m in posted for u in button_urls(m)]
+    # The person's card is replaced: no Share button left on it.
+    assert replaced["replace_original"] is True
+    assert replaced["response_type"] == "ephemeral"
+    assert "Shared in this channel" in all_text([replaced])
+    assert "share_replays" not in all_text([replaced])
+
+    # A click on the stale card (or Slack delivering the click again) posts nothing new.
+    again = await bot.slack.block_action(
+        "share_replays", share["value"], user_id="U1", channel_id="C1", container=card
+    )
+    assert again.status == 200
+    [answer] = await bot.fake_slack.wait_for_response(again.response_url)
+    await bot.idle()
+    assert answer["replace_original"] is True and answer["response_type"] == "ephemeral"
+    assert "Shared in this channel" in all_text([answer])
+    in_channel = [
+        m
+        for ms in bot.fake_slack.responses.values()
+        for m in ms
+        if m["response_type"] == "in_channel"
+    ]
+    assert len(in_channel) == len(posted)
+
+
 async def test_sixty_replays_all_reachable_in_valid_messages(
     bot: RunningBot, fake_tencent: FakeTencent
 ) -> None:

@@ -78,6 +78,10 @@ def _check_element(element: Any, where: str, action_ids: set[str]) -> None:
         not isinstance(element["value"], str) or len(element["value"]) > MAX_BUTTON_VALUE
     ):
         _fail(where, "button value must be a string of at most 2000 characters")
+    if "accessibility_label" in element:
+        spoken = element["accessibility_label"]
+        if not isinstance(spoken, str) or not 0 < len(spoken) <= MAX_BUTTON_TEXT:
+            _fail(where, "accessibility_label must be a string of 1 to 75 characters")
     if "style" in element and element["style"] not in _BUTTON_STYLES:
         _fail(where, f"bad button style {element['style']!r}")
 

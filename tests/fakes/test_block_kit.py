@@ -60,6 +60,8 @@ _LONG_BUTTON = {"type": "button", "text": {"type": "plain_text", "text": "x" * 7
         _msg(_with(_button(url="javascript:x"))),
         _msg(_with(_button(url="https://x/" + "a" * 2991))),
         _msg(_with(_button(value="v" * 2001))),
+        _msg(_with(_button(accessibility_label="x" * 76))),
+        _msg(_with(_button(accessibility_label=""))),
         _msg(_with(_LONG_BUTTON)),
     ],
 )

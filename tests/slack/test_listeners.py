@@ -266,10 +266,13 @@ async def test_only_the_person_who_looked_up_may_share_the_cards(
 
     await click("U2")
     await click("U1")
-    refused, shared = posted(http_mock, RESPONSE_URL)
+    refused, shared, replaced = posted(http_mock, RESPONSE_URL)
     assert refused["text"] == t("share_refused_not_requester", "en")
     assert shared["response_type"] == "in_channel"
     assert REPLAY_URL in json.dumps(shared["blocks"])
+    # The sharer's card is replaced, so that it cannot be shared twice.
+    assert replaced["replace_original"] is True
+    assert replaced["text"] == t("share_done", "en")
 
 
 async def test_a_first_time_caller_is_acknowledged_before_their_profile_is_read(

@@ -12,7 +12,7 @@ clicked: its action id matches `WATCH_ACTION_ID`, so that the app can acknowledg
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from bot.slack.ids import WATCH_ACTION_PREFIX
 from bot.slack.render.limits import MAX_BUTTON_TEXT, MAX_HEADER_TEXT
@@ -53,21 +53,39 @@ def _button(label: str) -> BlockDict:
     return {"type": "button", "text": {**_plain(label), "emoji": True}}
 
 
-def watch_button(label: str, url: str, *, accessibility_label: str = "") -> BlockDict:
-    """A link button; `accessibility_label` is what a screen reader says instead of the label
-    (Slack allows 75 characters)."""
+def _spoken(button: BlockDict, accessibility_label: str) -> BlockDict:
+    """`button` with what a screen reader says instead of its label: what it opens, of what
+    (Slack allows 75 characters). Every button the app sends has one."""
+    return {
+        **button,
+        "accessibility_label": cut(accessibility_label, MAX_BUTTON_TEXT, escape=False),
+    }
+
+
+def watch_button(label: str, url: str, *, accessibility_label: str) -> BlockDict:
+    """A link button."""
     button = {
         **_button(cut(label, MAX_BUTTON_TEXT, escape=False)),
         "url": url,
         "action_id": WATCH_ACTION_PREFIX,
     }
-    if accessibility_label:
-        button["accessibility_label"] = cut(accessibility_label, MAX_BUTTON_TEXT, escape=False)
-    return button
+    return _spoken(button, accessibility_label)
 
 
-def primary_button(label: str, *, action_id: str, value: str) -> BlockDict:
-    return {**_button(label), "action_id": action_id, "value": value, "style": "primary"}
+def action_button(
+    label: str,
+    *,
+    action_id: str,
+    value: str,
+    accessibility_label: str,
+    style: Literal["primary", "danger"] | None = None,
+) -> BlockDict:
+    """A button whose click Slack sends to the app (`action_id`, with `value`)."""
+    button = {**_button(cut(label, MAX_BUTTON_TEXT, escape=False)), "action_id": action_id}
+    button["value"] = value
+    if style is not None:
+        button["style"] = style
+    return _spoken(button, accessibility_label)
 
 
 def actions(buttons: list[BlockDict]) -> BlockDict:

@@ -12,12 +12,14 @@ from bot.slack.render.block_kit import BlockDict
 class Item:
     """One block of a card, and what the compact overflow shows for it: a button to `url` named
     `name` when the item is something to watch (`url` is None otherwise; empty or unusable when
-    its link is missing or Slack would refuse it), else the mrkdwn line `note`."""
+    its link is missing or Slack would refuse it), else the mrkdwn line `note`. `label` is what
+    a screen reader says for that button: what it opens, of which meeting."""
 
     block: BlockDict
     url: str | None = None
     name: str = ""
     note: str = ""
+    label: str = ""
 
     @property
     def watchable(self) -> bool:

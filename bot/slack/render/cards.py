@@ -31,6 +31,12 @@ _ROOM_LIMIT = 100
 _CODE_LIMIT = 40
 _SHOWN_URL_LIMIT = 300
 _OVERFLOW_TITLE_LIMIT = 300
+# What a screen reader says for a button fits Slack's 75 characters with both names cut so.
+_SPOKEN_NAME_LIMIT = 30
+# The fallback `text` names every replay and recording file while they fit in this much; a card
+# with more ends its list with how many more there are.
+_FALLBACK_NAMES_LIMIT = 1000
+_FALLBACK_NAME_LIMIT = 100
 
 
 __all__ = ["Card", "Item", "describe_owner", "describe_ref", "lookup_cards", "meeting_card"]
@@ -44,22 +50,63 @@ def describe_ref(ref: MeetingRef, locale: Locale) -> str:
     return t("ref_code", locale, code=value)
 
 
-def _replay_item(replay: LiveReplay, number: int, locale: Locale) -> Item:
-    name = one_line(replay.subject) or t("untitled_replay", locale, n=number)
+def replay_name(replay: LiveReplay, number: int, locale: Locale) -> str:
+    """How a replay is called: its room's subject, else "Live replay n" (plain text)."""
+    return one_line(replay.subject) or t("untitled_replay", locale, n=number)
+
+
+def numbered_name(replay: LiveReplay, number: int, locale: Locale) -> str:
+    """A replay's name on a button among others: numbered once ("2. Part two", "Live replay 2")."""
+    subject = one_line(replay.subject)
+    return f"{number}. {subject}" if subject else t("untitled_replay", locale, n=number)
+
+
+def watch_label(name: str, subject: str, locale: Locale) -> str:
+    """What a screen reader says for the button of replay `name` of meeting `subject`."""
+    return t(
+        "watch_label",
+        locale,
+        name=cut(name, _SPOKEN_NAME_LIMIT, escape=False),
+        subject=cut(subject, _SPOKEN_NAME_LIMIT, escape=False),
+    )
+
+
+def listed_names(names: Sequence[str], locale: Locale, limit: int = _FALLBACK_NAMES_LIMIT) -> str:
+    """`names` (plain text) escaped and joined for a fallback `text`, within about `limit`."""
+    separator = t("list_separator", locale)
+    shown: list[str] = []
+    used = 0
+    for name in names:
+        piece = cut(name, _FALLBACK_NAME_LIMIT, escape=True)
+        used += len(piece) + len(separator)
+        if used > limit:
+            return separator.join([*shown, f"… (+{len(names) - len(shown)})"])
+        shown.append(piece)
+    return separator.join(shown)
+
+
+def _replay_item(replay: LiveReplay, number: int, subject: str, locale: Locale) -> Item:
+    name = replay_name(replay, number, locale)
     lines = [f"*{cut(name, _REPLAY_NAME_LIMIT, escape=True)}*"]
     room = one_line(replay.room_id)
     if room:
         lines.append(t("live_room", locale, room=cut(room, _ROOM_LIMIT, escape=True)))
     url = replay.url.strip()
     button = None
+    label = watch_label(name, subject, locale)
     if is_linkable_url(url):
-        button = watch_button(t("watch_button", locale), url)
+        button = watch_button(t("watch_button", locale), url, accessibility_label=label)
     elif url:
         shown = cut(one_line(url), _SHOWN_URL_LIMIT, escape=True)
         lines.append(f"{t('replay_link_unusable', locale)} `{shown}`")
     else:
         lines.append(t("replay_link_missing", locale))
-    return Item(section("\n".join(lines), button), url=url, name=name)
+    return Item(
+        section("\n".join(lines), button),
+        url=url,
+        name=numbered_name(replay, number, locale),
+        label=label,
+    )
 
 
 def _replay_count(count: int, locale: Locale) -> str:
@@ -100,7 +147,7 @@ def meeting_card(
     counts = [*replayed, *([recorded] if recorded else [])]
     facts = [*names, *counts, *whose]
     head = header(subject)
-    items = [_replay_item(replay, n, locale) for n, replay in enumerate(replays, 1)]
+    items = [_replay_item(replay, n, subject, locale) for n, replay in enumerate(replays, 1)]
     if meeting.recordings:
         if items:
             items.insert(0, _label("kind_live_replays", locale))
@@ -112,17 +159,21 @@ def meeting_card(
         text = t("no_replays", locale)
         items = [Item(section(text), note=text)]
     short_subject = cut(subject, MAX_HEADER_TEXT, escape=True)
+    watched = [replay_name(replay, n, locale) for n, replay in enumerate(replays, 1)]
+    files = sum(len(recording.files) for recording in meeting.recordings)
+    watched += [t("recording_file_name", locale, n=n) for n in range(1, files + 1)]
     return Card(
         head=[head, context(" · ".join(facts))],
         again=[head],
         title=" · ".join([f"*{cut(subject, _OVERFLOW_TITLE_LIMIT, escape=True)}*", *names, *whose]),
         items=items,
         fallback=t(
-            "fallback_meeting",
+            "fallback_meeting_named" if watched else "fallback_meeting",
             locale,
             subject=short_subject,
             code=code or meeting_id,
-            replays=", ".join(counts),
+            replays=t("list_separator", locale).join(counts),
+            names=listed_names(watched, locale),
         ),
     )
 

@@ -58,7 +58,7 @@ def update_reply(
                 locale,
                 count=len(names),
                 subject=title,
-                names=", ".join(shown),
+                names=t("list_separator", locale).join(shown),
             )
         )
     if recording_files:

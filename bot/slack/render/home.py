@@ -15,25 +15,21 @@ from bot.core.home import HomeState
 from bot.core.records import LinkMethod, Subscription
 from bot.i18n import Locale, t
 from bot.slack.ids import HOME_DM_ACTION_ID, HOME_REFRESH_ACTION_ID, HOME_UNSUBSCRIBE_ACTION_PREFIX
-from bot.slack.render.block_kit import DIVIDER, BlockDict, actions, context, header, section
+from bot.slack.render.block_kit import (
+    DIVIDER,
+    BlockDict,
+    action_button,
+    actions,
+    context,
+    header,
+    section,
+)
 from bot.slack.render.recent import recent_blocks
 
 #: Slack's limit on the blocks of a view
 MAX_VIEW_BLOCKS = 100
 #: blocks the recent list may take (header, 10 compact cards of up to two blocks, notes)
 RECENT_ROOM = 26
-
-
-def _button(label: str, action_id: str, value: str, *, danger: bool = False) -> BlockDict:
-    button: BlockDict = {
-        "type": "button",
-        "text": {"type": "plain_text", "text": label, "emoji": True},
-        "action_id": action_id,
-        "value": value,
-    }
-    if danger:
-        button["style"] = "danger"
-    return button
 
 
 def unsubscribe_value(subscription: Subscription) -> str:
@@ -58,6 +54,13 @@ def _status(state: HomeState, locale: Locale) -> str:
     return t("status_linked", locale, userid=state.userid)
 
 
+def _subscription_what(subscription: Subscription, locale: Locale) -> str:
+    """A subscription in a button's spoken label (plain text: no channel mention)."""
+    if subscription.meeting_code:
+        return t("home_subscription_what_code", locale, code=subscription.meeting_code)
+    return t("home_subscription_what_mine", locale)
+
+
 def _subscription_line(subscription: Subscription, locale: Locale) -> str:
     channel = f"<#{subscription.channel_id}>"
     if subscription.meeting_code:
@@ -70,18 +73,24 @@ def render_home(state: HomeState, locale: Locale) -> dict[str, Any]:
     if state.userid is not None:
         blocks.append(context(t(f"visibility_status_{state.visibility.value}", locale)))
     dm_key = "home_dm_on" if state.dm_digests else "home_dm_off"
-    switch = _button(
-        t("home_dm_turn_off" if state.dm_digests else "home_dm_turn_on", locale),
-        HOME_DM_ACTION_ID,
-        "off" if state.dm_digests else "on",
+    turn = "home_dm_turn_off" if state.dm_digests else "home_dm_turn_on"
+    switch = action_button(
+        t(turn, locale),
+        action_id=HOME_DM_ACTION_ID,
+        value="off" if state.dm_digests else "on",
+        accessibility_label=t(f"{turn}_label", locale),
     )
     blocks.append(section(t(dm_key, locale), switch))
     if state.recent is not None:
         blocks.append(DIVIDER)
         blocks += recent_blocks(state.recent, locale, room=RECENT_ROOM - 1)
-        blocks.append(
-            actions([_button(t("home_refresh", locale), HOME_REFRESH_ACTION_ID, "refresh")])
+        refresh = action_button(
+            t("home_refresh", locale),
+            action_id=HOME_REFRESH_ACTION_ID,
+            value="refresh",
+            accessibility_label=t("home_refresh_label", locale),
         )
+        blocks.append(actions([refresh]))
     blocks.append(DIVIDER)
     subscriptions = state.subscriptions
     if not subscriptions:
@@ -90,12 +99,14 @@ def render_home(state: HomeState, locale: Locale) -> dict[str, Any]:
         blocks.append(section(t("home_subscriptions", locale, count=len(subscriptions))))
         room = MAX_VIEW_BLOCKS - len(blocks) - 1  # one for "and n more"
         shown = subscriptions[:room] if len(subscriptions) > room else subscriptions
-        for subscription in shown:
-            unsubscribe = _button(
+        for number, subscription in enumerate(shown, 1):
+            what = _subscription_what(subscription, locale)
+            unsubscribe = action_button(
                 t("home_unsubscribe", locale),
-                f"{HOME_UNSUBSCRIBE_ACTION_PREFIX}_{len(blocks)}",
-                unsubscribe_value(subscription),
-                danger=True,
+                action_id=f"{HOME_UNSUBSCRIBE_ACTION_PREFIX}_{len(blocks)}",
+                value=unsubscribe_value(subscription),
+                accessibility_label=t("home_unsubscribe_label", locale, n=number, what=what),
+                style="danger",
             )
             blocks.append(section(_subscription_line(subscription, locale), unsubscribe))
         if len(shown) < len(subscriptions):

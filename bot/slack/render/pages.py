@@ -87,8 +87,8 @@ def _overflow_page(
         shown = linkable[: room * MAX_ACTIONS_ELEMENTS]
         for start in range(0, len(shown), MAX_ACTIONS_ELEMENTS):
             buttons = [
-                watch_button(f"{i + 1}. {item.name}", item.url)
-                for i, item in shown[start : start + MAX_ACTIONS_ELEMENTS]
+                watch_button(item.name, item.url, accessibility_label=item.label)
+                for _, item in shown[start : start + MAX_ACTIONS_ELEMENTS]
                 if item.url is not None
             ]
             blocks.append(actions(buttons))

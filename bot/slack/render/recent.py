@@ -3,8 +3,9 @@
 
 A compact card is one section (subject, when it ended, its code) whose accessory is the watch
 button when the meeting has one thing to watch (a replay, or its recordings' sharing link),
-followed by an actions block of numbered watch buttons when it has more: at most two blocks a
-meeting, so ten meetings fit any message. Recordings still processing are said so; a recording
+followed by an actions block of watch buttons when it has more (25 at most; the line says how
+many more there are and the command that lists them all): at most two blocks a meeting, so ten
+meetings fit any message. Recordings still processing are said so; a recording
 that is not shared has no button here (its card, `/replays <code>`, tells its creator what to do). Times are Slack
 date tokens, which every reader sees in their own time zone.
 """
@@ -26,6 +27,7 @@ from bot.slack.render.block_kit import (
     section,
     watch_button,
 )
+from bot.slack.render.cards import listed_names, numbered_name, replay_name, watch_label
 from bot.slack.render.limits import MAX_ACTIONS_ELEMENTS, MAX_BLOCKS, MAX_SECTION_TEXT
 from bot.slack.render.mrkdwn import (
     cut,
@@ -75,37 +77,53 @@ def compact_card(item: RecentMeeting, locale: Locale) -> list[BlockDict]:
         facts.append(t("recording_processing_count", locale))
     replays = _linkable(meeting.live_replays)
     recordings = _recording_links(meeting)
-    text = " · ".join(facts)
     label = cut(subject, 40, escape=False)
     if len(replays) + len(recordings) <= 1:
         if replays:
-            accessory = watch_button(t("watch_button", locale), replays[0].url.strip())
-        elif recordings:
-            accessory = _recording_button(
-                recordings[0], t("recording_watch_button", locale), label, locale
+            name = replay_name(replays[0], 1, locale)
+            accessory = watch_button(
+                t("watch_button", locale),
+                replays[0].url.strip(),
+                accessibility_label=watch_label(name, subject, locale),
             )
+        elif recordings:
+            accessory = _recording_button(recordings[0], None, label, locale)
         else:
             accessory = None
-        return [section(cut(text, MAX_SECTION_TEXT, escape=False), accessory)]
-    labelled = [
+        return [section(cut(" · ".join(facts), MAX_SECTION_TEXT, escape=False), accessory)]
+    buttons = [
         watch_button(
-            f"{n}. {one_line(r.subject) or t('untitled_replay', locale, n=n)}",
+            numbered_name(r, n, locale),
             r.url.strip(),
+            accessibility_label=watch_label(replay_name(r, n, locale), subject, locale),
         )
         for n, r in enumerate(replays, 1)
     ]
-    labelled += [
-        _recording_button(url, f"{n}. {t('recording_watch_button', locale)}", label, locale)
-        for n, url in enumerate(recordings, len(labelled) + 1)
+    several = len(recordings) > 1
+    buttons += [
+        _recording_button(url, n if several else None, label, locale)
+        for n, url in enumerate(recordings, 1)
     ]
+    reference = code or one_line(meeting.meeting_id)
+    if len(buttons) > MAX_ACTIONS_ELEMENTS and reference:
+        more = len(buttons) - MAX_ACTIONS_ELEMENTS
+        facts.append(
+            t("recent_more_replays", locale, count=more, code=cut(reference, 40, escape=True))
+        )
     return [
-        section(cut(text, MAX_SECTION_TEXT, escape=False)),
-        actions(labelled[:MAX_ACTIONS_ELEMENTS]),
+        section(cut(" · ".join(facts), MAX_SECTION_TEXT, escape=False)),
+        actions(buttons[:MAX_ACTIONS_ELEMENTS]),
     ]
 
 
-def _recording_button(url: str, text: str, subject: str, locale: Locale) -> BlockDict:
-    spoken = t("recording_link_label", locale, subject=subject)
+def _recording_button(url: str, number: int | None, subject: str, locale: Locale) -> BlockDict:
+    """The button of a recording's sharing link; numbered when the meeting has several."""
+    if number is None:
+        text = t("recording_watch_button", locale)
+        spoken = t("recording_link_label", locale, subject=subject)
+    else:
+        text = t("recording_watch_button_n", locale, n=number)
+        spoken = t("recording_link_label_n", locale, n=number, subject=subject)
     return watch_button(text, url, accessibility_label=spoken)
 
 
@@ -145,16 +163,29 @@ def recent_blocks(recent: RecentList, locale: Locale, *, room: int) -> list[Bloc
     return number_watch_buttons(blocks[:room])
 
 
+def _spoken_line(item: RecentMeeting, locale: Locale) -> str:
+    """A meeting of the list in the fallback `text`: its subject and what it has to watch."""
+    meeting = item.meeting
+    subject = escape_mrkdwn(one_line(item.entry.subject or meeting.subject)) or t(
+        "untitled_meeting", locale
+    )
+    names = [replay_name(r, n, locale) for n, r in enumerate(meeting.live_replays, 1)]
+    names += [
+        t("recording_file_name", locale, n=n)
+        for n in range(1, sum(len(r.files) for r in meeting.recordings) + 1)
+    ]
+    if not names:
+        return subject
+    return t("fallback_listed", locale, subject=subject, names=listed_names(names, locale, 300))
+
+
 def render_recent(recent: RecentList, *, locale: Locale) -> list[Message]:
     """The answer to `/replays` and `/replays recent [days]`: one message, ending with the usage
     hint, since a bare `/replays` lands here and should still teach the rest of the grammar."""
     hint = context(t("recent_hint", locale))
     blocks = [*recent_blocks(recent, locale, room=MAX_BLOCKS - 1), hint]
     lines = [t("recent_header", locale, days=recent.days)]
-    lines += [
-        escape_mrkdwn(one_line(item.entry.subject)) or t("untitled_meeting", locale)
-        for item in recent.shown
-    ]
+    lines += [_spoken_line(item, locale) for item in recent.shown]
     if recent.problem is not None:
         lines = [t(_failure_key(recent), locale)]
     return [{"text": fallback_text(lines), "blocks": blocks}]

@@ -125,12 +125,12 @@ def _file_item(
         button = watch_button(
             t("recording_watch_button", locale), sharing.url, accessibility_label=label
         )
-        return Item(section(text, button), url=sharing.url, name=name)
+        return Item(section(text, button), url=sharing.url, name=name, label=label)
     page = players(file.file_id).strip() if sharing is None and reader.manages_sharing else ""
     if page and is_linkable_url(page):
         label = t("recording_player_label", locale, n=number, subject=subject)
         button = watch_button(t("recording_player_button", locale), page, accessibility_label=label)
-        return Item(section(text, button), url=page, name=name)
+        return Item(section(text, button), url=page, name=name, label=label)
     return Item(section(text), note=text)
 
 

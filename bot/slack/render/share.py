@@ -3,6 +3,9 @@
 The value is compact JSON naming the requester and the meeting references (`{"u": "U…", "r":
 ["c295150176", "i7567…"]}`), so that sharing needs no state on the server; it must fit in Slack's
 2000-character button value. Whatever comes back in a click is checked again before use.
+
+Once shared, the person's card is replaced by `render_share_done`, posted through the same
+`response_url` as the shared cards: they take at most `SHARED_MAX_MESSAGES` of its five posts.
 """
 
 from __future__ import annotations
@@ -18,9 +21,12 @@ from bot.core.outcomes import LookupResult
 from bot.core.parsing import ref_from_digits
 from bot.i18n import Locale, t
 from bot.slack.ids import SHARE_ACTION_ID
-from bot.slack.render.block_kit import BlockDict, actions, primary_button
+from bot.slack.render.block_kit import BlockDict, Message, action_button, actions, section
 from bot.slack.render.limits import MAX_BUTTON_VALUE
-from bot.slack.render.mrkdwn import SLACK_USER
+from bot.slack.render.mrkdwn import SLACK_USER, cut, one_line
+
+#: a `response_url` takes five posts: the shared cards, then the one replacing the person's card
+SHARED_MAX_MESSAGES = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,5 +81,25 @@ def share_footer(
     value = share_value(refs, requester) if requester and refs else None
     if value is None:
         return None
-    button = primary_button(t("share_button", locale), action_id=SHARE_ACTION_ID, value=value)
+    subjects = [
+        one_line(meeting.subject) or t("untitled_meeting", locale)
+        for result in results
+        if result.ok
+        for meeting in result.meetings
+    ]
+    named = t("list_separator", locale).join(dict.fromkeys(subjects))
+    spoken = t("share_label", locale, subjects=cut(named, 45, escape=False))
+    button = action_button(
+        t("share_button", locale),
+        action_id=SHARE_ACTION_ID,
+        value=value,
+        accessibility_label=spoken,
+        style="primary",
+    )
     return actions([button])
+
+
+def render_share_done(locale: Locale) -> Message:
+    """What the person's card becomes once its replays are shared: no button left to click."""
+    text = t("share_done", locale)
+    return {"text": text, "blocks": [section(text)]}
