@@ -746,6 +746,16 @@ _TEMPLATES: dict[str, tuple[str, str]] = {
         ":wastebasket: _The cloud recording was removed._",
         ":wastebasket: _云录制已被删除。_",
     ),
+    # --- database outage
+    "storage_unavailable": (
+        "My database is temporarily unavailable, so I can't do that right now. "
+        "Please try again in a minute.",
+        "我的数据库暂时不可用，现在无法完成这个操作。请一分钟后再试。",
+    ),
+    "status_storage_unavailable": (
+        "I can't tell whether you're linked right now: my database is temporarily unavailable.",
+        "我的数据库暂时不可用，现在无法确认你是否已绑定。",
+    ),
 }
 
 #: key -> locale -> template, read-only

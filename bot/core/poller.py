@@ -47,7 +47,7 @@ from bot.core.lookup import ReplayLookup
 from bot.core.meetings import HistoryEntry, Meeting, MeetingRef, occurrence_key
 from bot.core.records import EndedMeeting, JobState
 from bot.core.sources import HistorySource
-from bot.core.storage import Storage
+from bot.core.storage import Storage, StorageUnavailable
 from bot.core.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
@@ -112,6 +112,9 @@ class ReplayPoller:
             watched = 1
             try:
                 watched = max(await self.run_once(), 1)
+            except StorageUnavailable:
+                # The outage is logged once (bot.core.outage), not once per round.
+                log.info("replay poll round skipped: the database is unavailable")
             except Exception:
                 log.exception("replay poll round failed; trying again later")
             pause = poll_interval(self._delay, watched, self._calls_per_minute)

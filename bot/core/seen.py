@@ -33,7 +33,8 @@ class SeenSlackEvents:
             return await self._events.first_sighting(f"{SLACK_EVENT_PREFIX}{event_id}")
         except StorageUnavailable as error:
             # Without the database we cannot tell; a possible duplicate beats a certain silence.
-            log.warning("could not check whether event %s was answered: %r", event_id, error)
+            # The outage has its one WARNING (bot.core.outage); this is one per event.
+            log.info("could not check whether event %s was answered: %r", event_id, error)
             return True
 
     async def purge(self) -> int:

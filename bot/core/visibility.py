@@ -215,7 +215,7 @@ class MeetingAccess:
         unshared recordings too (see the module). Raises IdentityUnavailable when who the asker
         is cannot be told now."""
         creator = await self._creators.fetch(ref, lambda: self._known_creator(ref))
-        if creator is not None:
+        if creator is not None and not self._asks_own(creator, asker):
             links = await self._creator_links.fetch(creator, lambda: self._links_of(creator))
             owner = _other_owner(creator, links, asker)
             if owner is not None:
@@ -229,6 +229,12 @@ class MeetingAccess:
             pages = await self._lookup.player_pages(result.meetings, userid)
             result = replace(result, player_pages=pages)
         return result
+
+    def _asks_own(self, creator: str, asker: Asker) -> bool:
+        """Whether the asker's link in memory is the creator's: then the creator's links, which
+        only tell whether the asker is somebody else, need not be read (nor the database be up)."""
+        link = self._identity.known_link(asker.team_id, asker.slack_user_id)
+        return link is not None and link.tencent_userid == creator
 
     async def _known_creator(self, ref: MeetingRef) -> str | None:
         if ref.kind == "id":

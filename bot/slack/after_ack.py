@@ -3,7 +3,9 @@
 The work goes to the `InFlight` pool; its end is timed for the request's metrics
 (`bot.slack.observe`); a failure is logged with its traceback and, when there is someone to tell,
 answered with the generic error in their language, because an acknowledged request that then
-says nothing looks ignored.
+says nothing looks ignored. The database being unavailable is no such failure: the person is told
+it is temporarily unavailable, and the log has the outage's one WARNING already
+(`bot.core.outage`), so each command met by it is one INFO line without a traceback.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.core.in_flight import InFlight
+from bot.core.storage import StorageUnavailable
 from bot.i18n import t
 from bot.metrics import Metrics
 from bot.slack.answers import Reply
@@ -43,11 +46,15 @@ class AfterAck:
 
     def answer(self, caller: IncomingCaller, work: Answer, send: Send) -> None:
         """Complete the caller (their profile), run `work` for them and `send` its reply; if
-        anything fails, send the generic error in their language instead."""
+        the database is unavailable, say so in their language instead, and if anything else
+        fails, send the generic error."""
 
         async def answer_or_apologise() -> None:
             try:
                 reply = await work(await caller.complete())
+            except StorageUnavailable:
+                log.info("answered %s: the database is unavailable", caller.user_id)
+                reply = Reply([render_text(t("storage_unavailable", caller.locale))])
             except Exception:
                 log.exception("answering %s failed", caller.user_id)
                 reply = Reply([render_text(t("error_generic", caller.locale))])
@@ -62,6 +69,8 @@ class AfterAck:
         async def timed() -> None:
             try:
                 await work()
+            except StorageUnavailable:
+                log.info("work after an acknowledgement skipped: the database is unavailable")
             except Exception:
                 log.exception("work after an acknowledgement failed")
             finally:

@@ -36,6 +36,7 @@ from bot.core.parsing import (
 from bot.core.recent import RecentMeetings
 from bot.core.records import Link, LinkMethod, Visibility
 from bot.core.status import OpsStatus
+from bot.core.storage import StorageUnavailable
 from bot.core.subscriptions import (
     DigestSettings,
     SubscriptionChange,
@@ -208,7 +209,12 @@ class Answers:
         raise AssertionError(f"unhandled command {command!r}")
 
     async def _help(self, caller: Caller) -> list[Message]:
-        return _help(caller, await self._identity.link_of(caller.team_id, caller.user_id))
+        try:
+            link = await self._identity.link_of(caller.team_id, caller.user_id)
+        except StorageUnavailable:
+            # The help needs no database; only the line about the caller's link does.
+            return _say("help", caller, status=t("status_storage_unavailable", caller.locale))
+        return _help(caller, link)
 
     async def _recent_list(self, caller: Caller, days: int) -> list[Message]:
         userid = await self._identity.resolve(caller.team_id, caller.user_id)

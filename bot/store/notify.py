@@ -105,12 +105,20 @@ class ChangeListener:
 
     async def run(self, stop: asyncio.Event) -> None:
         delay = self._backoff
+        # A gap without a connection gets one WARNING (its first failure, or the closed
+        # connection that began it); its further attempts are INFO lines, so that a database
+        # outage is not a WARNING every few seconds.
+        warned = False
         while not stop.is_set():
+            connections = self.connections
             try:
                 await self._listen_once(stop)
                 delay = self._backoff  # it was up: the next gap starts with a short pause again
             except Exception as error:
-                log.warning("change listener: %r; trying again in %.1f s", error, delay)
+                reconnected = self.connections != connections
+                level = logging.INFO if warned and not reconnected else logging.WARNING
+                log.log(level, "change listener: %r; trying again in %.1f s", error, delay)
+            warned = True
             if stop.is_set():
                 break
             await wait_until_set(stop, at_most=delay)

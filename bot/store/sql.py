@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.core.outage import StorageOutage
 from bot.core.storage import StorageRejected, StorageUnavailable
 from bot.store.notify import announcement
 
@@ -104,21 +105,38 @@ class Sql:
         self._write_turn: contextlib.AbstractAsyncContextManager[Any] = (
             asyncio.Lock() if is_sqlite else contextlib.nullcontext()
         )
+        #: told of every statement's outcome, so that an outage is logged once, not per caller
+        self.outage = StorageOutage()
+
+    @contextlib.contextmanager
+    def _statement(self) -> Iterator[None]:
+        """Around one statement: its failure translated (`translated_errors`), and its outcome
+        told to `outage`."""
+        try:
+            with translated_errors():
+                yield
+        except StorageUnavailable as error:
+            self.outage.failed(error)
+            raise
+        except StorageRejected:
+            self.outage.worked()  # refused by a database that answers: no outage
+            raise
+        self.outage.worked()
 
     async def fetch_one(self, query: sa.Executable) -> sa.Row[Any] | None:
-        with translated_errors():
+        with self._statement():
             async with self.engine.connect() as connection:
                 return (await connection.execute(query)).first()
 
     async def fetch_all(
         self, query: sa.Executable, params: Mapping[str, Any] | None = None
     ) -> Sequence[sa.Row[Any]]:
-        with translated_errors():
+        with self._statement():
             async with self.engine.connect() as connection:
                 return (await connection.execute(query, params)).all()
 
     async def scalar(self, query: sa.Executable, params: Mapping[str, Any] | None = None) -> Any:
-        with translated_errors():
+        with self._statement():
             async with self.engine.connect() as connection:
                 return await connection.scalar(query, params)
 
@@ -134,7 +152,7 @@ class Sql:
     ) -> Sequence[sa.Row[Any]]:
         """Run a statement with RETURNING in a transaction of its own; every row it returned.
         `announce`: tell the other instances (`bot.store.notify`) once it commits."""
-        with translated_errors():
+        with self._statement():
             async with self._write_turn, self.engine.begin() as connection:
                 rows = (await connection.execute(statement)).all()
                 await self._announce(connection, announce)
@@ -149,7 +167,7 @@ class Sql:
     ) -> int:
         """Run a statement without RETURNING (with `params`: its values, or a list of them for
         one run per item); returns the number of rows it touched."""
-        with translated_errors():
+        with self._statement():
             async with self._write_turn, self.engine.begin() as connection:
                 count = (await connection.execute(statement, params)).rowcount
                 await self._announce(connection, announce)
@@ -166,9 +184,12 @@ class Sql:
             async with asyncio.timeout(PING_TIMEOUT_SECONDS):
                 async with self.engine.connect() as connection:
                     await connection.execute(sa.text("SELECT 1"))
-        except Exception:
-            log.warning("database ping failed", exc_info=True)
+        except Exception as error:
+            # Logged once per outage, not once per probe of a load balancer.
+            self.outage.failed(error)
+            log.debug("database ping failed", exc_info=True)
             return False
+        self.outage.worked()
         return True
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -27,7 +28,7 @@ from bot.core.meetings import MeetingRef
 from bot.core.recent import RecentMeetings
 from bot.core.records import LinkMethod
 from bot.core.seen import SeenSlackEvents
-from bot.core.storage import Storage
+from bot.core.storage import Storage, StorageUnavailable
 from bot.core.subscriptions import DigestSettings
 from bot.core.visibility import MeetingAccess
 from bot.i18n import t
@@ -322,6 +323,35 @@ async def test_work_that_fails_after_the_ack_answers_the_generic_error_in_the_ca
     [answer] = posted(http_mock, RESPONSE_URL)
     assert answer["text"] == t("error_generic", "zh")
     assert answer["response_type"] == "ephemeral"
+
+
+async def test_work_that_meets_a_database_outage_says_so_without_a_traceback(
+    listening: Listening,
+    http_mock: HttpMock,
+    slack_profiles: SlackUsers,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    slack_profiles.locales["U2"] = "zh-CN"
+    after_ack = AfterAck(listening.in_flight, Metrics())
+
+    async def needs_the_database(
+        ack: AsyncAck, command: dict[str, Any], caller: IncomingCaller
+    ) -> None:
+        await ack()
+
+        async def work(person: Caller) -> Reply:
+            raise StorageUnavailable("connection refused")
+
+        async def send(reply: Reply) -> None:
+            await listening.responder.send_all(command["response_url"], reply.messages)
+
+        after_ack.answer(caller, work, send)
+
+    listening.app.command("/stored")(needs_the_database)
+    assert await listening.command("", "U2", command="/stored") == (200, "")
+    [answer] = posted(http_mock, RESPONSE_URL)
+    assert answer["text"] == t("storage_unavailable", "zh")
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
 
 
 async def test_a_mention_is_answered_in_the_language_of_the_person_who_mentioned(

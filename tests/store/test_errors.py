@@ -4,6 +4,7 @@ or `StorageRejected` (these values will never do), chained to what the driver ra
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from bot.core.group_commit import GroupCommit
 from bot.core.records import EndedMeeting, LinkMethod, NewDigest
 from bot.core.storage import StorageRejected, StorageUnavailable
 from bot.store import Database, open_database
+from bot.store.engine import create_engine
 from tests.fakes.databases import postgres_server_url
 
 T0 = datetime(2025, 11, 25, 10, 0, tzinfo=UTC)
@@ -116,3 +118,36 @@ async def test_a_job_postgresql_refuses_fails_alone_in_a_group_commit(database: 
     assert isinstance(results[1], StorageRejected)
     jobs = await database.storage.digest_jobs.for_meeting("m1")
     assert sorted(j.meeting.occurrence_key for j in jobs) == ["a", "c"]
+
+
+async def test_an_unreachable_database_is_logged_once_however_often_it_is_asked(
+    unreachable: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    for _ in range(3):
+        with pytest.raises(StorageUnavailable):
+            await unreachable.storage.links.get("T1", "U1")
+        assert await unreachable.ping() is False
+    outage = [r for r in caplog.records if r.name == "bot.core.outage"]
+    assert [r.levelname for r in outage] == ["WARNING"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+
+
+async def test_a_database_that_answers_again_ends_the_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.core.outage")
+    folder = tmp_path / "not-yet"
+    database = Database(create_engine(f"sqlite+aiosqlite:///{folder / 'bot.db'}"))
+    try:
+        with pytest.raises(StorageUnavailable):
+            await database.storage.links.get("T1", "U1")
+        assert await database.ping() is False
+        folder.mkdir()  # the database can be opened from now on
+        assert await database.ping() is True
+        assert await database.ping() is True
+    finally:
+        await database.close()
+        await aiosqlite_threads_ended()
+    outage = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.core.outage"]
+    assert [level for level, _ in outage] == ["WARNING", "INFO"]
+    assert outage[1][1].startswith("database available again after")
