@@ -1,5 +1,5 @@
 """The audit trail: one INFO line on the `bot.audit` logger for each answer that showed somebody a
-meeting's replays (a look-up, a share) and each change of who sees what (a link, a subscription,
+meeting's replays (a look-up, a share, a list of one's recent meetings) and each change of who sees what (a link, a subscription,
 the DM digest switch, a creator's visibility), so that an operator can tell who saw the replays of
 a meeting, and who opened them to whom.
 
@@ -23,6 +23,7 @@ from bot.core.records import Visibility
 
 if TYPE_CHECKING:  # the use cases that write audit lines are the modules these come from
     from bot.core.identity import LinkChange
+    from bot.core.recent import RecentList
     from bot.core.subscriptions import Place, SubscriptionChange
 
 #: the logger every audit line is written on (route or keep it apart by this name)
@@ -42,6 +43,7 @@ class Action(StrEnum):
 
     LOOKUP = "lookup"
     SHARE = "share"
+    RECENT = "recent"
     LINK = "link"
     UNLINK = "unlink"
     SUBSCRIBE = "subscribe"
@@ -60,14 +62,18 @@ def shown_counts(meetings: Iterable[Meeting]) -> dict[str, int]:
     }
 
 
-def lookup_fields(action: Action, team: str, user: str, result: LookupResult) -> AuditFields:
-    """A look-up (or a share, which looks up again) of one meeting reference: who asked, the
-    reference as they gave it (a code or an ID), the meeting IDs found, the counts shown, whose
-    meeting it was when read on its creator's behalf, and the outcome (`ok` or the problem)."""
+def lookup_fields(
+    action: Action, team: str, user: str, result: LookupResult, *, channel: str = ""
+) -> AuditFields:
+    """A look-up (or a share, which looks up again) of one meeting reference: who asked and in
+    which channel (a share or a mention is read by the channel), the reference as they gave it (a
+    code or an ID), the meeting IDs found, the counts shown, whose meeting it was when read on its
+    creator's behalf, and the outcome (`ok` or the problem)."""
     fields: dict[str, str | int] = {
         "audit": action.value,
         "team": team,
         "user": user,
+        "channel": channel,
         "meeting": result.ref.value,
         "meeting_ids": ",".join(m.meeting_id for m in result.meetings),
         **shown_counts(result.meetings),
@@ -76,6 +82,20 @@ def lookup_fields(action: Action, team: str, user: str, result: LookupResult) ->
     if result.owner is not None:
         fields["creator"] = result.owner.userid
     return fields
+
+
+def recent_fields(team: str, user: str, recent: RecentList) -> AuditFields:
+    """A list of the person's own recent meetings with replays (`/replays recent`, App Home): the
+    meeting IDs shown, the counts, and the outcome (`ok` or why the list could not be made)."""
+    meetings = [shown.meeting for shown in recent.shown]
+    return {
+        "audit": Action.RECENT.value,
+        "team": team,
+        "user": user,
+        "meeting_ids": ",".join(m.meeting_id for m in meetings),
+        **shown_counts(meetings),
+        "outcome": recent.problem.value if recent.problem is not None else OK,
+    }
 
 
 def link_fields(action: Action, team: str, actor: str, change: LinkChange) -> AuditFields:

@@ -69,6 +69,8 @@ class Asker:
     team_id: str
     slack_user_id: str
     guest: bool = False
+    #: where the answer is read (the audit trail's record of who saw it); empty when unknown
+    channel_id: str = ""
 
 
 class MeetingAccess:
@@ -291,7 +293,10 @@ class MeetingAccess:
 
 def _audit(action: audit.Action, asker: Asker, results: Iterable[LookupResult]) -> None:
     for result in results:
-        audit.write(audit.lookup_fields(action, asker.team_id, asker.slack_user_id, result))
+        fields = audit.lookup_fields(
+            action, asker.team_id, asker.slack_user_id, result, channel=asker.channel_id
+        )
+        audit.write(fields)
 
 
 def _other_owner(creator: str, links: tuple[Link, ...], asker: Asker) -> Owner | None:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import audit
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
 from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult
@@ -219,6 +220,7 @@ class Answers:
             # Nothing to list yet: how to start (link) is what the help says.
             return await self._help(caller)
         recent = await self._recent.recent(userid, days)
+        audit.write(audit.recent_fields(caller.team_id, caller.user_id, recent))
         return render_recent(recent, locale=caller.locale)
 
     async def _set_visibility(self, caller: Caller, visibility: Visibility) -> list[Message]:

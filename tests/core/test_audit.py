@@ -35,6 +35,7 @@ def test_a_look_up_counts_what_it_showed_and_names_no_address_or_password() -> N
         "audit": "lookup",
         "team": "T1",
         "user": "U1",
+        "channel": "",
         "meeting": "806146667",
         "meeting_ids": "7" * 19,
         "meetings": 1,

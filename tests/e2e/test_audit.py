@@ -10,6 +10,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ import pytest
 from bot.core.audit import AUDIT_LOGGER
 from bot.logs import JsonFormatter
 from tests.e2e.conftest import RunningBot
+from tests.e2e.test_home_and_shortcut import open_home
 from tests.e2e.test_recordings_lookup import PASSWORD, SHARING
 from tests.fakes.tencent import FakeTencent
 
@@ -105,6 +107,7 @@ async def test_a_look_up_and_its_share_are_one_audit_line_each_with_counts_and_n
     expected = {
         "team": "T0001",
         "user": "U1",
+        "channel": "C1",
         "meeting": CODE,
         "meeting_ids": MEETING_ID,
         "meetings": 1,
@@ -190,3 +193,42 @@ async def test_subscription_changes_are_one_audit_line_each_with_their_outcome(
         ("visibility", None, "", "workspace"),
     ]
     assert all((line["team"], line["user"]) == ("T0001", "U1") for line in lines)
+
+
+async def test_a_mention_the_recent_list_and_app_home_are_one_audit_line_each(
+    bot: RunningBot, fake_tencent: FakeTencent, audit_lines: AuditLines
+) -> None:
+    end = datetime.now(UTC) - timedelta(hours=3)
+    fake_tencent.add_meeting(
+        MEETING_ID,
+        CODE,
+        subject="Audit review",
+        creator="tester",
+        replays=REPLAYS,
+        start=end - timedelta(hours=1),
+        end=end,
+    )
+    await bot.ask("link tester")
+    audit_lines.take()
+
+    await bot.slack.app_mention(CODE, user_id="U1", channel="C5")
+    await bot.fake_slack.wait_for_posts(1, channel="C5")
+    await bot.idle()
+    (mention,) = audit_lines.take()
+    assert (mention["audit"], mention["request_kind"]) == ("lookup", "app_mention")
+    assert (mention["user"], mention["channel"]) == ("U1", "C5")  # the thread's readers
+    assert (mention["meeting"], mention["live_replays"], mention["outcome"]) == (CODE, 2, "ok")
+
+    await bot.ask("recent")
+    (listed,) = audit_lines.take()
+    assert (listed["audit"], listed["user"], listed["outcome"]) == ("recent", "U1", "ok")
+    shown = listed["meeting_ids"].split(",")
+    assert MEETING_ID in shown and listed["meetings"] == len(shown)
+    assert listed["live_replays"] >= 2
+
+    await open_home(bot, "U1")
+    (home,) = audit_lines.take()
+    assert (home["audit"], home["request_kind"]) == ("recent", "app_home_opened")
+    assert home["meeting_ids"] == listed["meeting_ids"]
+    for line in (mention, listed, home):
+        assert "http" not in json.dumps(line)
