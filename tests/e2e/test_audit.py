@@ -17,7 +17,7 @@ import pytest
 
 from bot.core.audit import AUDIT_LOGGER
 from bot.logs import JsonFormatter
-from tests.e2e.conftest import RunningBot
+from tests.e2e.conftest import RunningBot, answered_in_ack
 from tests.e2e.test_home_and_shortcut import open_home
 from tests.e2e.test_recordings_lookup import PASSWORD, SHARING
 from tests.fakes.tencent import FakeTencent
@@ -118,6 +118,13 @@ async def test_a_look_up_and_its_share_are_one_audit_line_each_with_counts_and_n
     assert {**looked_up, **expected} == looked_up
     assert looked_up["audit"] == "lookup" and looked_up["request_kind"] == "command"
     assert_nothing_secret(looked_up, fake_tencent)
+
+    # Asked again: answered from memory inside the acknowledgement, and one line all the same.
+    reply = await bot.command(CODE, channel_id="C1")
+    await bot.idle()
+    assert answered_in_ack(reply)
+    (again,) = audit_lines.take()
+    assert {**again, **expected} == again and again["audit"] == "lookup"
 
     shared = await bot.slack.block_action(
         "share_replays", share_value(messages), user_id="U1", channel_id="C1"
