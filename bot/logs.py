@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from bot.core import correlation
+from bot.core import audit, correlation
 
 REDACTED = "[redacted]"
 
@@ -49,7 +49,7 @@ class RedactSecrets(logging.Filter):
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time (UTC, ISO 8601), level, logger, message, the correlation
-    fields of the work under way, and the traceback when there is one; `redact` is applied to each
+    fields of the work under way, an audit line's fields, and the traceback when there is one; `redact` is applied to each
     string written, so that nothing the secret filter did not see (a field) can carry a secret."""
 
     def __init__(self, redact: Callable[[str], str] = str) -> None:
@@ -63,6 +63,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
             **correlation.current(),
+            # an audit line's own fields (`bot.core.audit`) say whom it is about, over the request's
+            **getattr(record, audit.RECORD_ATTRIBUTE, {}),
         }
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
@@ -72,7 +74,11 @@ class JsonFormatter(logging.Formatter):
             entry["stack"] = record.stack_info
         # ensure_ascii=False: Chinese subjects stay readable, and a secret is matched as written
         return json.dumps(
-            {key: self._redact(value) for key, value in entry.items()}, ensure_ascii=False
+            {
+                key: self._redact(value) if isinstance(value, str) else value
+                for key, value in entry.items()
+            },
+            ensure_ascii=False,
         )
 
 

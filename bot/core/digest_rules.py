@@ -22,6 +22,8 @@ Quota: while `meeting.live-started` events arrive (one seen in the last `LIVE_EV
 meeting that never went live gets one look and no retries; one that did is followed until the
 give-up time, and its creator hears once when no replay came. Without those events nothing tells
 which meetings can have replays, so a job is followed until its replays appear or the give-up time.
+Either way a live replay it posted proves the meeting streamed: the job keeps following it until
+the give-up time, so that a second live room's replay or a late one updates the digest.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from bot.core.digest_sink import (
     Recipient,
 )
 from bot.core.lookup import ReplayLookup
-from bot.core.meetings import MeetingRef
+from bot.core.meetings import MeetingRef, is_recording_key
 from bot.core.outcomes import LookupProblem
 from bot.core.records import (
     RECORDING_COMPLETED,
@@ -173,18 +175,21 @@ class DigestRules:
         return await self._storage.live.went_live(meeting_id)
 
     async def _meeting_busy(self, job: DigestJob) -> bool:
-        """Whether an older job of the same meeting is under a live lease (running elsewhere or in
-        this instance; the older goes first, so that two never wait for each other); past its
-        give-up time a job goes ahead anyway."""
+        """Whether another job of the same meeting is under a live lease (running elsewhere or in
+        this instance) and goes first: an older one, or a newer one claimed before this one (a
+        job following its meeting may come due while a newer one runs). Two claimed together:
+        the older goes first, so that two never wait for each other. Past its give-up time a job
+        goes ahead anyway."""
         if self._queue.past_give_up(job):
             return False
         now = self._queue.clock()
         return any(
-            other.id < job.id
+            other.id != job.id
             and other.state is JobState.PENDING
             and other.lease_owner is not None
             and other.lease_until is not None
             and other.lease_until > now
+            and (other.id < job.id or _claimed_before(other, job))
             for other in await self._storage.digest_jobs.for_meeting(job.meeting.meeting_id)
         )
 
@@ -255,7 +260,7 @@ class DigestRules:
             return Verdict(JobState.POSTED, keys)
         if follow.recording_to_come:
             return Verdict(None, keys)  # another recording of the meeting is still in the making
-        if streamed and not follow.recording_job:
+        if not follow.recording_job and (streamed or _has_live_replay(keys)):
             # It went live: a second live room's replay, or a late one, may still come.
             return Verdict(None, keys)
         return Verdict(JobState.POSTED, keys)
@@ -297,7 +302,7 @@ class DigestRules:
         if follow.recording_to_come and not self._queue.past_give_up(job):
             return Verdict(None, own)
         if own:  # following a meeting that went live after its digest went out
-            if self._queue.past_give_up(job) or not streamed:
+            if self._queue.past_give_up(job) or not (streamed or _has_live_replay(own)):
                 return Verdict(JobState.POSTED, own)
             return Verdict(None, own)
         if streamed is False:
@@ -311,6 +316,21 @@ class DigestRules:
                 await self._delivery.tell_creator(job, recipients, about, waited)
             return Verdict(JobState.GAVE_UP)
         return Verdict.retry()
+
+
+def _claimed_before(other: DigestJob, job: DigestJob) -> bool:
+    """Whether `other` was claimed before `job`, which has just been: a lease runs the same time
+    from its claim or its last renewal, so an earlier claim's lease ends sooner."""
+    return (
+        job.lease_until is not None
+        and other.lease_until is not None
+        and (other.lease_until < job.lease_until)
+    )
+
+
+def _has_live_replay(keys: Sequence[str]) -> bool:
+    """Whether a live replay is among the posted `keys` (a recording's files alone prove no stream)."""
+    return any(not is_recording_key(key) for key in keys)
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.core import audit
 from bot.core.identity import Identity
 from bot.core.recent import RecentList, RecentMeetings
 from bot.core.records import Link, Subscription, Visibility
@@ -56,4 +57,5 @@ class HomeSummary:
         recent = None if refresh else self._recent.cached(userid)
         if recent is None:
             recent = await self._recent.recent(userid, fresh=refresh)
+        audit.write(audit.recent_fields(team_id, user_id, recent))
         return HomeState(link, userid, visibility, dm, subscriptions, recent)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from bot.core import audit
 from bot.core.failures import Failure, MeetingServiceError
 from bot.core.meetings import DirectoryUser
 from bot.core.memo import Memo
@@ -224,6 +225,24 @@ class Identity:
         return saved
 
     async def link_self(self, team_id: str, slack_user_id: str, userid: str) -> LinkChange:
+        """Link the caller to `userid` once Tencent's directory shows the same email as Slack."""
+        change = await self._link_self(team_id, slack_user_id, userid)
+        audit.write(audit.link_fields(audit.Action.LINK, team_id, slack_user_id, change))
+        return change
+
+    async def link_other(self, team_id: str, actor: str, target: str, userid: str) -> LinkChange:
+        """An admin links somebody else to `userid`."""
+        change = await self._link_other(team_id, actor, target, userid)
+        audit.write(audit.link_fields(audit.Action.LINK, team_id, actor, change))
+        return change
+
+    async def unlink(self, team_id: str, actor: str, target: str | None = None) -> LinkChange:
+        """Remove the link of the caller or (an admin) of `target`."""
+        change = await self._unlink(team_id, actor, target)
+        audit.write(audit.link_fields(audit.Action.UNLINK, team_id, actor, change))
+        return change
+
+    async def _link_self(self, team_id: str, slack_user_id: str, userid: str) -> LinkChange:
         if self._operator_id is None:
             return LinkChange(LinkOutcome.CANNOT_VERIFY, slack_user_id, userid)
         slack_email = await self._emails.email_of(slack_user_id)
@@ -252,7 +271,7 @@ class Identity:
         log.info("%s linked themselves to %s (email verified)", slack_user_id, userid)
         return LinkChange(LinkOutcome.LINKED, slack_user_id, userid)
 
-    async def link_other(self, team_id: str, actor: str, target: str, userid: str) -> LinkChange:
+    async def _link_other(self, team_id: str, actor: str, target: str, userid: str) -> LinkChange:
         if not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to link %s to %s", actor, target, userid)
             return LinkChange(LinkOutcome.NOT_ADMIN, target, userid)
@@ -260,7 +279,7 @@ class Identity:
         log.info("admin %s linked %s to %s", actor, target, userid)
         return LinkChange(LinkOutcome.LINKED, target, userid)
 
-    async def unlink(self, team_id: str, actor: str, target: str | None = None) -> LinkChange:
+    async def _unlink(self, team_id: str, actor: str, target: str | None) -> LinkChange:
         target = target or actor
         if target != actor and not self.is_admin(actor):
             log.warning("refused: non-admin %s tried to unlink %s", actor, target)

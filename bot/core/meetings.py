@@ -65,6 +65,15 @@ class Sharing:
     allow_download: bool = False
 
 
+#: what starts a recording file's key, and never a live replay's (a room id or nothing, a space)
+RECORDING_KEY_PREFIX = "recording:"
+
+
+def is_recording_key(key: str) -> bool:
+    """Whether a watchable thing's key is a recording file's rather than a live replay's."""
+    return key.startswith(RECORDING_KEY_PREFIX)
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingFile:
     """One file of a cloud recording."""
@@ -77,7 +86,7 @@ class RecordingFile:
     @property
     def key(self) -> str:
         """What tells recording files apart, never equal to a live replay's key."""
-        return f"recording:{self.file_id}"
+        return f"{RECORDING_KEY_PREFIX}{self.file_id}"
 
 
 @dataclass(frozen=True, slots=True)

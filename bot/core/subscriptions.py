@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.core import audit
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
 from bot.core.meetings import MeetingRef
@@ -82,14 +83,18 @@ class DigestSettings:
         """Subscribe the place's channel to the caller's meetings: all of them, one code's, or
         (with `match`) those whose subject contains the words. Raises IdentityUnavailable when
         who the caller is cannot be told now."""
-        return await self._change(place, code, match or None, subscribing=True)
+        change = await self._change(place, code, match or None, subscribing=True)
+        audit.write(audit.subscription_fields(audit.Action.SUBSCRIBE, place, change))
+        return change
 
     async def unsubscribe(
         self, place: Place, code: str | None = None, match: str | None = None
     ) -> SubscriptionChange:
         """Remove the subscription `subscribe` with the same code and filter made. Raises
         IdentityUnavailable when who the caller is cannot be told now."""
-        return await self._change(place, code, match or None, subscribing=False)
+        change = await self._change(place, code, match or None, subscribing=False)
+        audit.write(audit.subscription_fields(audit.Action.UNSUBSCRIBE, place, change))
+        return change
 
     async def _change(
         self, place: Place, code: str | None, match: str | None, *, subscribing: bool
@@ -138,3 +143,4 @@ class DigestSettings:
     async def set_dm_digests(self, team_id: str, user_id: str, enabled: bool) -> None:
         await self._preferences.set_dm_digests(team_id, user_id, enabled)
         log.info("%s turned digest DMs %s", user_id, "on" if enabled else "off")
+        audit.write(audit.dm_digests_fields(team_id, user_id, enabled))

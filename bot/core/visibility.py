@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from bot.core import audit
 from bot.core.clock import utcnow
 from bot.core.identity import Identity
 from bot.core.lookup import ReplayLookup
@@ -68,6 +69,8 @@ class Asker:
     team_id: str
     slack_user_id: str
     guest: bool = False
+    #: where the answer is read (the audit trail's record of who saw it); empty when unknown
+    channel_id: str = ""
 
 
 class MeetingAccess:
@@ -153,6 +156,7 @@ class MeetingAccess:
         Raises IdentityUnavailable when who the caller is cannot be told now."""
         userid = await self._identity.resolve(team_id, slack_user_id)
         if userid is None:
+            audit.write(audit.visibility_fields(team_id, slack_user_id, visibility, None))
             return None
         key = (team_id, userid)
         # Forgotten before and after, as links are: no read overlapping the write keeps the old one.
@@ -162,6 +166,7 @@ class MeetingAccess:
         finally:
             self._visibilities.forget(key)
         log.info("%s (%s) set visibility to %s", slack_user_id, userid, visibility)
+        audit.write(audit.visibility_fields(team_id, slack_user_id, visibility, userid))
         return userid
 
     async def lookup_many(
@@ -171,13 +176,32 @@ class MeetingAccess:
         *,
         fresh: bool = False,
         players: bool = False,
+        shown_as: audit.Action = audit.Action.LOOKUP,
     ) -> list[LookupResult]:
-        """Raises IdentityUnavailable when who the asker is cannot be told now."""
-        return list(
+        """The answers to show `asker`, each written to the audit trail `shown_as` (a look-up,
+        or a share to a channel). Raises IdentityUnavailable when who the asker is cannot be
+        told now."""
+        results = list(
             await asyncio.gather(
                 *(self.lookup(r, asker, fresh=fresh, players=players) for r in refs)
             )
         )
+        _audit(shown_as, asker, results)
+        return results
+
+    def ready_many(
+        self, refs: Iterable[MeetingRef], asker: Asker, *, players: bool = False
+    ) -> list[LookupResult] | None:
+        """What `lookup_many` would answer, told from memory alone; None when any of it needs
+        I/O. Not written to the audit trail: the caller calls `shown` once it is answered."""
+        results = [self.ready(ref, asker, players=players) for ref in refs]
+        if any(result is None for result in results):
+            return None
+        return [result for result in results if result is not None]
+
+    def shown(self, results: Iterable[LookupResult], asker: Asker) -> None:
+        """Write the look-ups `ready_many` answered to the audit trail."""
+        _audit(audit.Action.LOOKUP, asker, results)
 
     def ready(self, ref: MeetingRef, asker: Asker, *, players: bool = False) -> LookupResult | None:
         """What `lookup` would answer, told from memory alone; None when it needs any I/O."""
@@ -271,6 +295,14 @@ class MeetingAccess:
                 self._noted.put(noted, True)
         except (StorageUnavailable, StorageRejected) as error:
             log.warning("could not keep what the look-up of %s told: %r", ref.value, error)
+
+
+def _audit(action: audit.Action, asker: Asker, results: Iterable[LookupResult]) -> None:
+    for result in results:
+        fields = audit.lookup_fields(
+            action, asker.team_id, asker.slack_user_id, result, channel=asker.channel_id
+        )
+        audit.write(fields)
 
 
 def _other_owner(creator: str, links: tuple[Link, ...], asker: Asker) -> Owner | None:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core import audit
 from bot.core.identity import Identity, IdentityUnavailable, LinkChange, LinkOutcome
 from bot.core.meetings import MeetingRef
 from bot.core.outcomes import LookupProblem, LookupResult
@@ -106,20 +107,23 @@ class Answers:
 
     def ready(self, command: Command, caller: Caller, *, shareable: bool) -> Reply | None:
         """The reply `answer` would give, when it is ready without any I/O (a parse error, help
-        or whoami of a person whose link is in memory, a look-up answered from memory); None
-        when it is not. The slash command sends a ready reply inside its acknowledgement."""
+        or whoami of a person whose link is in memory, a look-up answered from memory in one
+        message); None when it is not. The slash command sends a ready reply inside its
+        acknowledgement."""
         match command:
             case Invalid():
                 return Reply([render_invalid(command, locale=caller.locale)])
             case Lookup(refs=refs):
                 # Only the ephemeral (shareable) answers come this way: read by the caller alone.
                 private = shareable
-                results = [self._access.ready(r, caller.asker, players=private) for r in refs]
-                if any(result is None for result in results):
+                results = self._access.ready_many(refs, caller.asker, players=private)
+                if results is None:
                     return None
-                return self._lookup_reply(
-                    [r for r in results if r], caller, shareable=shareable, private=private
-                )
+                reply = self._lookup_reply(results, caller, shareable=shareable, private=private)
+                if len(reply.messages) != 1:
+                    return None  # it does not fit the acknowledgement: `answer` sends it
+                self._access.shown(results, caller.asker)
+                return reply
             case Help():
                 link = self._identity.known_link(caller.team_id, caller.user_id)
                 return Reply(_help(caller, link)) if link is not None else None
@@ -222,6 +226,7 @@ class Answers:
             # Nothing to list yet: how to start (link) is what the help says.
             return await self._help(caller)
         recent = await self._recent.recent(userid, days)
+        audit.write(audit.recent_fields(caller.team_id, caller.user_id, recent))
         return render_recent(recent, locale=caller.locale)
 
     async def _set_visibility(self, caller: Caller, visibility: Visibility) -> list[Message]:

@@ -41,7 +41,7 @@ class Caller:
 
     @property
     def asker(self) -> Asker:
-        return Asker(self.team_id, self.user_id, self.guest)
+        return Asker(self.team_id, self.user_id, self.guest, channel_id=self.channel_id)
 
 
 class IncomingCaller:

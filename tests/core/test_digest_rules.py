@@ -47,6 +47,11 @@ async def claimed(storage: Storage, wall: WallClock) -> DigestJob:
     return job
 
 
+def posted(*numbers: int) -> tuple[str, ...]:
+    """The keys of the live replays `numbers` of `tests.fakes.core.replay`, as a job notes them."""
+    return tuple(f"{n} https://meeting.tencent.com/l/{n}" for n in numbers)
+
+
 async def subscribed(storage: Storage) -> None:
     await storage.subscriptions.add("T1", "C1", "alice", None, created_by="U1")
     await storage.subscriptions.add("T1", "C2", "alice", CODE, created_by="U1")
@@ -119,7 +124,8 @@ async def test_each_recipient_gets_the_new_replays_once(
     await rules.meeting_ended(ENDED)
     wall.advance(TIMING.delay)
     job = await claimed(storage, wall)
-    assert await rules.work(job) == Verdict(JobState.POSTED, ("2 https://meeting.tencent.com/l/2",))
+    # Posted, and followed on: a live replay proves the meeting streamed, more may come.
+    assert await rules.work(job) == Verdict(None, ("2 https://meeting.tencent.com/l/2",))
     assert sorted(sink.delivered) == [
         ("channel:C1", "https://meeting.tencent.com/l/2"),
         ("channel:C2", "https://meeting.tencent.com/l/2"),
@@ -137,7 +143,7 @@ async def test_a_run_cut_short_resumes_at_the_first_missing_part(
     job = await claimed(storage, wall)
     sink.fail_once.add("channel:C2")  # Slack fails after C2's first message
     assert await rules.work(job) == Verdict.retry()
-    assert (await rules.work(job)).outcome is JobState.POSTED
+    assert await rules.work(job) == Verdict(None, posted(1, 2, 3))
     per_recipient = {
         key: [url for k, url in sink.delivered if k == key] for key, _ in sink.delivered
     }
@@ -165,7 +171,7 @@ async def test_a_digest_cut_short_by_shutdown_is_handed_back_at_once_and_posted_
     sink.stopping.clear()  # the next instance
     sink.cut_after = None
     job = await claimed(storage, wall)
-    assert (await rules.work(job)).outcome is JobState.POSTED
+    assert await rules.work(job) == Verdict(None, posted(1, 2, 3))
     expected = [f"https://meeting.tencent.com/l/{n}" for n in (1, 2, 3)]
     for key in ("channel:C1", "channel:C2", "dm:U1"):
         assert [url for k, url in sink.delivered if k == key] == expected
@@ -180,7 +186,7 @@ async def test_a_recipient_refused_for_good_does_not_stop_the_others(
     await rules.meeting_ended(ENDED)
     wall.advance(TIMING.delay)
     job = await claimed(storage, wall)
-    assert (await rules.work(job)).outcome is JobState.POSTED
+    assert await rules.work(job) == Verdict(None, posted(1))
     assert {key for key, _ in sink.delivered} == {"channel:C2", "dm:U1"}
     # Every recipient is done with (C1 for good), each message recorded as it went out (beside
     # the marks of a try and of the replays each place was shown).
@@ -192,3 +198,63 @@ async def test_a_recipient_refused_for_good_does_not_stop_the_others(
         "dm:U1#0",
         "dm:U1",
     }
+
+
+async def looked_again(
+    storage: Storage, wall: WallClock, job: DigestJob, verdict: Verdict
+) -> DigestJob:
+    """Hand the job back as the queue does for a verdict of "look again", and claim it once due."""
+    assert verdict.outcome is None
+    await storage.digest_jobs.reschedule(
+        job.id,
+        worker_id="w",
+        due_at=wall.now,
+        attempts=job.attempts + 1,
+        posted_replays=verdict.posted_replays or None,
+    )
+    return await claimed(storage, wall)
+
+
+async def test_without_live_events_a_posted_replay_is_followed_and_a_late_one_updates_each_place(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    # No meeting.live-started has ever arrived: only the posted replay says the meeting streamed.
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1)))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    job = await claimed(storage, wall)
+    first = await rules.work(job)
+    assert first == Verdict(None, posted(1))
+    assert sorted(key for key, _ in sink.delivered) == ["channel:C1", "channel:C2", "dm:U1"]
+
+    wall.advance(TIMING.delay)
+    job = await looked_again(storage, wall, job, first)
+    nothing_yet = await rules.work(job)
+    assert nothing_yet == Verdict(None, posted(1))  # still following, nothing new
+
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1), replay(2)))  # a second live room
+    wall.advance(TIMING.delay)
+    job = await looked_again(storage, wall, job, nothing_yet)
+    late = await rules.work(job)
+    assert late == Verdict(None, posted(1, 2))
+    assert len(sink.delivered) == 3  # no new message: each place's message is updated
+    assert sorted((key, new) for key, _, _, new in sink.updates) == [
+        (key, ["https://meeting.tencent.com/l/2"]) for key in ("channel:C1", "channel:C2", "dm:U1")
+    ]
+
+    wall.advance(TIMING.give_up)
+    job = await looked_again(storage, wall, job, late)
+    assert await rules.work(job) == Verdict(JobState.POSTED, posted(1, 2))
+    assert len(sink.updates) == 3 and sink.gave_up_notes == []
+
+
+async def test_while_live_events_arrive_a_posted_replay_still_proves_the_meeting_streamed(
+    rules: DigestRules, storage: Storage, book: ReplayBook, wall: WallClock
+) -> None:
+    await rules.went_live("another meeting")  # this meeting's own live-started was missed
+    await subscribed(storage)
+    book.add("alice", meeting(MEETING_ID, CODE, replay(1)))
+    await rules.meeting_ended(ENDED)
+    wall.advance(TIMING.delay)
+    assert await rules.work(await claimed(storage, wall)) == Verdict(None, posted(1))

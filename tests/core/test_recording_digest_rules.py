@@ -5,6 +5,7 @@ at a time, and a `recording.deleted` job rewrites what was posted."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -78,7 +79,16 @@ async def claim(storage: Storage, wall: WallClock, limit: int = 1) -> list[Diges
 
 
 async def finish(storage: Storage, job: DigestJob, verdict: Verdict) -> None:
-    assert verdict.outcome is not None
+    """Apply a run's verdict as the queue does: finished, or handed back to look again later."""
+    if verdict.outcome is None:
+        await storage.digest_jobs.reschedule(
+            job.id,
+            worker_id="w",
+            due_at=job.due_at,
+            attempts=job.attempts + 1,
+            posted_replays=verdict.posted_replays or None,
+        )
+        return
     await storage.digest_jobs.finish(
         job.id, worker_id="w", outcome=verdict.outcome, posted_replays=verdict.posted_replays
     )
@@ -140,9 +150,43 @@ async def test_a_job_waits_while_an_older_job_of_the_meeting_runs(
     assert await rules.work(newer) == Verdict.retry()
     assert book.calls == 0 and sink.abouts == []
     await finish(storage, older, await rules.work(older))
-    # The older one posted everything; the newer one, once it runs, finds nothing new.
+    # The older one posted everything (and, having posted a live replay, follows the meeting on);
+    # the newer one, once it runs, finds nothing new.
     assert (await rules.work(newer)).outcome is JobState.POSTED
     assert len(sink.abouts) == 2
+
+
+async def test_a_job_following_its_meeting_waits_while_a_newer_job_of_the_meeting_runs(
+    rules: DigestRules, storage: Storage, book: ReplayBook, sink: RecordingSink, wall: WallClock
+) -> None:
+    book.add("alice", recorded(RecordingState.PROCESSING, 1))
+    await rules.meeting_ended(ended(f"meeting.end:{MEETING_ID}:1"))
+    wall.advance(TIMING.delay)
+    (older,) = await claim(storage, wall)
+    first = await rules.work(older)  # posts the live replay, and follows the meeting on
+    assert first.outcome is None and first.posted_replays
+    await storage.digest_jobs.reschedule(
+        older.id,
+        worker_id="w",
+        due_at=wall.now + timedelta(seconds=TIMING.delay + 1),
+        attempts=1,
+        posted_replays=first.posted_replays,
+    )
+    book.add("alice", recorded(RecordingState.READY, 1))
+    await rules.recording_changed(change(RECORDING_COMPLETED))
+    wall.advance(TIMING.delay)
+    (newer,) = await claim(storage, wall)  # the recording's job is claimed, and runs
+    wall.advance(1)
+    (following,) = await claim(storage, wall)  # the following job comes due meanwhile
+    assert following.id == older.id
+
+    calls = book.calls
+    waiting = await rules.work(following)
+    assert waiting == Verdict(None, following.posted_replays)
+    assert book.calls == calls  # it waits for the newer job, without a look-up
+    await finish(storage, following, waiting)
+    assert (await rules.work(newer)).outcome is JobState.POSTED
+    assert len(sink.updates) == 2  # the channel's message and the DM, once each
 
 
 async def test_a_deletion_rewrites_each_posted_message_without_the_removed_files(

@@ -73,7 +73,9 @@ def total(samples: Samples, name: str, **labels: str) -> float:
 async def test_metrics_count_what_the_run_did(
     start_bot: StartBot, fake_slack: FakeSlack, fake_tencent: FakeTencent
 ) -> None:
-    bot = await start_bot(metrics_token=TOKEN)
+    # The digest below follows its meeting after posting until the give-up time: kept short, so
+    # that the job has ended (and made its last call) when the metrics are read.
+    bot = await start_bot(metrics_token=TOKEN, digest_give_up_seconds=2)
     assert bot.server.running is not None
 
     # Commands: a look-up, help, a subscription, a look-up that meets Tencent failing (three

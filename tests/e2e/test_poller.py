@@ -7,6 +7,7 @@ import asyncio
 from bot.core.records import DigestJob
 from bot.i18n import t
 from tests.e2e.conftest import RunningBot, StartBot
+from tests.e2e.test_digests import posted
 from tests.e2e.test_metrics import TOKEN, parse, scrape, value
 from tests.fakes.block_kit import button_urls
 from tests.fakes.slack import FakeSlack
@@ -63,10 +64,10 @@ async def test_without_a_webhook_new_replays_of_a_subscribed_code_are_posted_onc
     assert [button_urls(post) for post in fake_slack.posts_to("C3")] == [[NEW_REPLAY["video_url"]]]
     assert [button_urls(post) for post in fake_slack.posts_to("DU1")] == [[NEW_REPLAY["video_url"]]]
     assert len(fake_slack.posted) == 2
-    assert sorted(job.state for job in await jobs(bot, meeting.meeting_id)) == [
-        "posted",
-        "skipped",
-    ]
+    skipped, new = sorted(
+        await jobs(bot, meeting.meeting_id), key=lambda job: job.state != "skipped"
+    )
+    assert skipped.state == "skipped" and posted(new)
 
 
 async def test_polls_wait_in_the_budgets_background_lane_and_the_command_in_peoples(

@@ -17,6 +17,7 @@ from typing import Any
 from cachetools import TTLCache
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
+from bot.core import audit
 from bot.core.outcomes import LookupProblem
 from bot.core.visibility import MeetingAccess
 from bot.i18n import t
@@ -101,7 +102,9 @@ def register(
                     "%s tried to share a card looked up by %s", person.user_id, request.requester
                 )
                 return refusal("share_refused_not_requester")
-            results = await access.lookup_many(request.refs, person.asker)
+            results = await access.lookup_many(
+                request.refs, person.asker, shown_as=audit.Action.SHARE
+            )
             if all(result.problem is LookupProblem.NOT_LINKED for result in results):
                 return refusal("share_expired")
             shared = render_shared(
