@@ -134,8 +134,9 @@ class DigestQueue:
                         pause = await self._until_next_due()
                 # else (or all slots now taken): wait for a slot; a finishing job wakes us
             except StorageUnavailable as error:
-                # An outage is one line a round, not a traceback each time.
-                log.warning("digest round skipped: the database is unavailable: %r", error)
+                # The outage itself is the storage's one WARNING (bot.core.outage); a round it
+                # costs is a note.
+                log.info("digest round skipped: the database is unavailable: %r", error)
             except Exception:
                 log.exception("digest round failed; trying again shortly")
             self._next_round = self.clock() + timedelta(seconds=pause)

@@ -107,7 +107,10 @@ class Heartbeat:
                 if beats % 360 == 0:  # about hourly
                     await self._store.forget_before(self._clock() - FORGET_AFTER)
                 beats += 1
-            except (StorageUnavailable, StorageRejected) as error:
+            except StorageUnavailable as error:
+                # The outage itself is the storage's one WARNING (bot.core.outage).
+                log.info("heartbeat not written: %r", error)
+            except StorageRejected as error:
                 log.warning("heartbeat not written: %r", error)
             await wait_until_set(stop, at_most=self._interval)
         await self.settled()
