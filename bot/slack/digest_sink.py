@@ -217,10 +217,7 @@ class SlackDigestSink:
 
     async def _find_in_thread(self, channel: str, thread_ts: str, key: str) -> dict[int, str]:
         """Part → ts of the thread messages of one update already posted under `thread_ts`."""
-        response = await self._poster.client.conversations_replies(
-            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
-        )
-        return parts_carrying(response.get("messages") or [], key)
+        return parts_carrying(await self._poster.thread_messages(channel, thread_ts), key)
 
     async def removed(
         self,

@@ -105,6 +105,14 @@ class SlackPoster:
                 break
         return found
 
+    async def thread_messages(self, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+        """The first 200 messages of the thread under `thread_ts`, with their metadata: enough
+        to find what this app replied there during one update."""
+        response = await self.client.conversations_replies(
+            channel=channel, ts=thread_ts, include_all_metadata=True, limit=200
+        )
+        return list(response.get("messages") or [])
+
     async def dm_channel(self, user_id: str) -> str:
         channel = self._dm_channels.get(user_id)
         if channel is None:
