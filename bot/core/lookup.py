@@ -15,6 +15,7 @@ person asking what a digest is looking up right now never waits behind other dig
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -178,20 +179,21 @@ class ReplayLookup:
         source = self._recordings
         if source is None:
             return ()
-        pages: list[tuple[str, str]] = []
-        for file_id in unshared_files(meetings)[:PLAYER_PAGES_PER_ANSWER]:
 
-            def load(file_id: str = file_id) -> Awaitable[str]:
+        async def page_of(file_id: str) -> tuple[str, str]:
+            def load() -> Awaitable[str]:
                 return source.player_page(file_id, userid=userid)
 
             try:
-                page = await self._player_pages.fetch((file_id, userid), load)
+                return file_id, await self._player_pages.fetch((file_id, userid), load)
             except MeetingServiceError as error:
                 log.info("player page of recording file %s: %s", file_id, error)
-                continue
-            if page:
-                pages.append((file_id, page))
-        return tuple(pages)
+                return file_id, ""
+
+        # Asked together: each is a call of its own, and the answer waits for the last.
+        wanted = unshared_files(meetings)[:PLAYER_PAGES_PER_ANSWER]
+        found = await asyncio.gather(*(page_of(file_id) for file_id in wanted))
+        return tuple((file_id, page) for file_id, page in found if page)
 
     def kept_player_pages(
         self, meetings: Iterable[Meeting], userid: str
